@@ -1,0 +1,59 @@
+"""Exceptions and warnings raised by neurodata.
+
+Every error that neurodata raises on bad input is a :class:`NeurodataError`,
+so that a batch job can catch one class and report the message, which always
+says what is wrong and what to do about it.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "FileFormatError",
+    "InvalidRecordingError",
+    "NeurodataError",
+    "NeurodataWarning",
+    "NoNeuralDataError",
+    "ShapeError",
+    "UnstableDynamicsError",
+]
+
+
+class NeurodataError(Exception):
+    """Base class of every error neurodata raises on bad input.
+
+    Examples
+    --------
+    >>> try:
+    ...     raise NeurodataError("bin_size must be positive; got -1. Pass a bin size in seconds.")
+    ... except NeurodataError as err:
+    ...     print(err)
+    bin_size must be positive; got -1. Pass a bin size in seconds.
+    """
+
+
+class InvalidRecordingError(NeurodataError, ValueError):
+    """A Dataset breaks the recording conventions of :mod:`neurodata.schema`."""
+
+
+class FileFormatError(NeurodataError, OSError):
+    """A file is missing, unreadable, truncated, or not in the expected format."""
+
+
+class NoNeuralDataError(NeurodataError, ValueError):
+    """A file or recording holds none of the neural data an operation needs."""
+
+
+class ShapeError(NeurodataError, ValueError):
+    """An array has the wrong dimensions, shape or dtype for an operation."""
+
+
+class UnstableDynamicsError(NeurodataError, ValueError):
+    """A dynamical system (a network, a solver time step) is unstable."""
+
+
+class NeurodataWarning(UserWarning):
+    """Something was fixed or guessed on the user's behalf; the message says what.
+
+    The test suite turns these warnings into errors, so every warning a test
+    expects must be asserted with :func:`pytest.warns`.
+    """
