@@ -1,0 +1,231 @@
+"""Building blocks of Neuroformer: attention blocks, modality encoders, contrastive loss.
+
+Attention runs through :func:`torch.nn.functional.scaled_dot_product_attention`
+(a fused kernel that never stores the attention matrix), except when the
+attention weights are asked for (connectivity readout).  Self-attention keeps a
+key/value cache so that generation costs one position per step.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+__all__ = ["Block", "SeriesEncoder", "VideoEncoder", "clip_loss", "positional_encoding_3d"]
+
+
+class Attention(nn.Module):
+    """Multi-head attention of ``x`` over itself (self) or over a context (cross).
+
+    ``key_mask`` ``(B, S)`` marks the context positions that may be attended to.
+    ``cache`` (a dict) makes self-attention incremental: keys and values of earlier
+    positions are kept, and each call appends ``x``'s; for cross-attention it
+    keeps the context's keys and values so that they are computed once.
+    """
+
+    def __init__(self, n_embd: int, n_head: int, attn_dropout: float = 0.0,
+                 kv_embd: int | None = None):
+        super().__init__()
+        if n_embd % n_head:
+            raise ValueError(f"n_embd={n_embd} must be a multiple of n_head={n_head}.")
+        self.n_head, self.attn_dropout = n_head, attn_dropout
+        self.query = nn.Linear(n_embd, n_embd)
+        self.key_value = nn.Linear(kv_embd or n_embd, 2 * n_embd)
+        self.proj = nn.Linear(n_embd, n_embd)
+
+    def _heads(self, x: torch.Tensor) -> torch.Tensor:
+        B, T, C = x.shape
+        return x.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)
+
+    def _kv(self, source: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        k, v = self.key_value(source).chunk(2, dim=-1)
+        return self._heads(k), self._heads(v)
+
+    def forward(self, x, context=None, *, key_mask=None, causal=False, cache=None,
+                need_weights=False):
+        B, T, C = x.shape
+        q = self._heads(self.query(x))
+        if context is None:                       # self-attention
+            k, v = self._kv(x)
+            if cache is not None:
+                n = cache.get("n", 0)
+                if "k" not in cache:
+                    size = (B, self.n_head, cache["max_len"], C // self.n_head)
+                    cache["k"], cache["v"] = x.new_empty(size), x.new_empty(size)
+                cache["k"][:, :, n:n + T], cache["v"][:, :, n:n + T] = k, v
+                cache["n"] = n + T
+                k, v = cache["k"][:, :, :n + T], cache["v"][:, :, :n + T]
+                causal = causal and T > 1 and n == 0
+        elif cache is not None and "k" in cache:
+            k, v = cache["k"], cache["v"]
+        else:
+            k, v = self._kv(context)
+            if cache is not None:
+                cache["k"], cache["v"] = k, v
+        mask = None if key_mask is None else key_mask[:, None, None, :]
+        weights = None
+        if need_weights:
+            att = (q @ k.transpose(-2, -1)) / math.sqrt(q.shape[-1])
+            if causal:
+                tri = torch.ones(T, k.shape[2], dtype=torch.bool, device=x.device).tril()
+                att = att.masked_fill(~tri, float("-inf"))
+            if mask is not None:
+                att = att.masked_fill(~mask, float("-inf"))
+            weights = att.softmax(dim=-1)
+            y = weights @ v
+        else:
+            p = self.attn_dropout if self.training else 0.0
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p,
+                                               is_causal=causal and mask is None)
+        y = y.transpose(1, 2).reshape(B, T, C)
+        return self.proj(y), weights
+
+
+class Block(nn.Module):
+    """Pre-LayerNorm transformer block: (self or cross) attention, then an MLP.
+
+    ``x <- x + Drop(Attn(LN(x), context)); x <- x + Drop(MLP(LN(x)))``, with a 4x
+    GELU MLP.  Cross-attention blocks attend to an already normalised context.
+    """
+
+    def __init__(self, n_embd: int, n_head: int, dropout: float = 0.0,
+                 attn_dropout: float = 0.0, kv_embd: int | None = None):
+        super().__init__()
+        self.ln1 = nn.LayerNorm(n_embd)
+        self.attn = Attention(n_embd, n_head, attn_dropout, kv_embd)
+        self.ln2 = nn.LayerNorm(n_embd)
+        self.mlp = nn.Sequential(nn.Linear(n_embd, 4 * n_embd), nn.GELU(),
+                                 nn.Linear(4 * n_embd, n_embd))
+        self.drop = nn.Dropout(dropout)
+
+    def forward(self, x, context=None, *, key_mask=None, causal=False, cache=None,
+                need_weights=False):
+        a, w = self.attn(self.ln1(x), context, key_mask=key_mask, causal=causal, cache=cache,
+                         need_weights=need_weights)
+        x = x + self.drop(a)
+        x = x + self.drop(self.mlp(self.ln2(x)))
+        return x, w
+
+
+def _sinusoid(pos: torch.Tensor, n: int) -> torch.Tensor:
+    """``n`` interleaved sin/cos features of positions ``pos`` (any shape)."""
+    half = (n + 1) // 2
+    freq = torch.exp(torch.arange(half, dtype=torch.float32, device=pos.device)
+                     * (-math.log(10000.0) / max(half, 1)))
+    ang = pos.float()[..., None] * freq
+    return torch.stack([ang.sin(), ang.cos()], dim=-1).flatten(-2)[..., :n]
+
+
+def positional_encoding_3d(t: int, h: int, w: int, channels: int) -> torch.Tensor:
+    """Fixed sinusoidal encoding of (time, row, column) patch positions.
+
+    The channels are split in three near-equal groups, one per axis.  Returns a
+    ``(t, h, w, channels)`` tensor.
+
+    Examples
+    --------
+    >>> positional_encoding_3d(2, 3, 4, 10).shape
+    torch.Size([2, 3, 4, 10])
+    """
+    n = [channels // 3 + (i < channels % 3) for i in range(3)]
+    axes = [_sinusoid(torch.arange(size), k) for size, k in zip((t, h, w), n)]
+    enc = torch.cat([
+        axes[0][:, None, None, :].expand(t, h, w, n[0]),
+        axes[1][None, :, None, :].expand(t, h, w, n[1]),
+        axes[2][None, None, :, :].expand(t, h, w, n[2]),
+    ], dim=-1)
+    return enc
+
+
+class VideoEncoder(nn.Module):
+    """Stimulus frames -> patch tokens: 3D convolution, positional encoding, self-attention.
+
+    ``frames`` ``(B, channels, n_frames, height, width)`` are cut into spatiotemporal
+    patches by a 3D convolution with stride = kernel (unless ``stride`` is given),
+    normalised and rectified, and the 3D positional encoding of each patch is
+    *added* (the reference code computes it and then drops it).  ``n_layers``
+    self-attention blocks follow, and a final LayerNorm.
+    """
+
+    def __init__(self, channels: int, n_embd: int, kernel, stride=None, *, n_layers: int,
+                 n_head: int, dropout: float = 0.0, attn_dropout: float = 0.0):
+        super().__init__()
+        kernel = tuple(int(k) for k in kernel)
+        stride = kernel if stride is None else tuple(int(s) for s in stride)
+        self.conv = nn.Conv3d(channels, n_embd, kernel_size=kernel, stride=stride)
+        self.ln_in = nn.LayerNorm(n_embd)
+        self.blocks = nn.ModuleList(Block(n_embd, n_head, dropout, attn_dropout)
+                                    for _ in range(n_layers))
+        self.ln_out = nn.LayerNorm(n_embd)
+        self.drop = nn.Dropout(dropout)
+        self._pos_cache: dict = {}
+
+    def _pos(self, t: int, h: int, w: int, d: int, device) -> torch.Tensor:
+        key = (t, h, w, d, str(device))
+        if key not in self._pos_cache:
+            self._pos_cache[key] = positional_encoding_3d(t, h, w, d).to(device).reshape(-1, d)
+        return self._pos_cache[key]
+
+    def forward(self, frames: torch.Tensor) -> torch.Tensor:
+        z = self.conv(frames)                                  # (B, d, t, h, w)
+        _, d, t, h, w = z.shape
+        z = torch.relu(self.ln_in(z.flatten(2).transpose(1, 2)))
+        z = self.drop(z + self._pos(t, h, w, d, z.device))
+        for block in self.blocks:
+            z, _ = block(z)
+        return self.ln_out(z)
+
+
+class SeriesEncoder(nn.Module):
+    """Behaviour variables -> tokens, one per (variable, sample).
+
+    Each standardised value goes through its own variable's affine map to
+    ``n_embd`` features, a GELU and a shared linear layer (no LayerNorm over the
+    single scalar, which in the reference code maps every value to the same
+    vector); a learnt variable embedding and a learnt embedding of the sample's
+    position in the window are added.  Optional self-attention blocks follow.
+    """
+
+    def __init__(self, n_variables: int, n_samples: int, n_embd: int, *, n_layers: int = 0,
+                 n_head: int = 1, dropout: float = 0.0, attn_dropout: float = 0.0):
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn(n_variables, n_embd) * 0.02)
+        self.bias = nn.Parameter(torch.zeros(n_variables, n_embd))
+        self.mix = nn.Linear(n_embd, n_embd)
+        self.var_emb = nn.Parameter(torch.zeros(n_variables, 1, n_embd))
+        self.pos_emb = nn.Parameter(torch.zeros(1, n_samples, n_embd))
+        self.blocks = nn.ModuleList(Block(n_embd, n_head, dropout, attn_dropout)
+                                    for _ in range(n_layers))
+        self.ln_out = nn.LayerNorm(n_embd)
+        self.drop = nn.Dropout(dropout)
+
+    def forward(self, values: torch.Tensor) -> torch.Tensor:
+        # values: (B, V, S) standardised
+        z = values[..., None] * self.weight[None, :, None, :] + self.bias[None, :, None, :]
+        z = self.mix(F.gelu(z)) + self.var_emb + self.pos_emb
+        z = self.drop(z.flatten(1, 2))
+        for block in self.blocks:
+            z, _ = block(z)
+        return self.ln_out(z)
+
+
+def clip_loss(a: torch.Tensor, b: torch.Tensor, temperature: float) -> torch.Tensor:
+    """Symmetric CLIP contrastive loss between paired rows of ``a`` and ``b``.
+
+    Rows are L2-normalised; row *i* of ``a`` must pick row *i* of ``b`` among the
+    batch and vice versa (cross-entropy over cosine similarities / temperature).
+
+    Examples
+    --------
+    >>> a = torch.eye(4)
+    >>> float(clip_loss(a, a, 0.05)) < 1e-3 < float(clip_loss(a, a.roll(1, 0), 0.05))
+    True
+    """
+    a = F.normalize(a, dim=-1)
+    b = F.normalize(b, dim=-1)
+    logits = a @ b.t() / temperature
+    labels = torch.arange(a.shape[0], device=a.device)
+    return 0.5 * (F.cross_entropy(logits, labels) + F.cross_entropy(logits.t(), labels))

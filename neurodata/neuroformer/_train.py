@@ -1,0 +1,232 @@
+"""Training loop: AdamW, warmup + cosine schedule, clipping, resumable checkpoints.
+
+The optimiser and schedule follow the reference trainer (itself minGPT's):
+AdamW with betas (0.9, 0.95) and decoupled weight decay on the weight matrices
+of linear and convolution layers only (never on biases, LayerNorm gains,
+embeddings or positional embeddings); a linear warmup, then cosine decay to a
+floor of 10 % of the peak learning rate; gradients clipped to a global norm.
+The reference counts the schedule in tokens; here it is counted in optimiser
+steps (``warmup`` is a fraction of all steps), which does not depend on how
+full the windows are.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from neurodata.errors import NeurodataError
+from neurodata.neuroformer._model import NeuroformerNet, make_batch
+
+__all__ = [
+    "configure_optimizer",
+    "load_checkpoint",
+    "lr_multiplier",
+    "save_checkpoint",
+    "train_network",
+]
+
+
+def configure_optimizer(net: nn.Module, *, learning_rate: float, weight_decay: float,
+                        betas=(0.9, 0.95)) -> torch.optim.AdamW:
+    """AdamW whose decoupled weight decay applies to linear/conv weight matrices only.
+
+    Examples
+    --------
+    >>> net = nn.Sequential(nn.Linear(3, 4), nn.LayerNorm(4))
+    >>> opt = configure_optimizer(net, learning_rate=1e-3, weight_decay=0.1)
+    >>> [len(g["params"]) for g in opt.param_groups], [g["weight_decay"] for g in opt.param_groups]
+    ([1, 3], [0.1, 0.0])
+    """
+    decay: list[nn.Parameter] = []
+    no_decay: list[nn.Parameter] = []
+    for module in net.modules():
+        for name, p in module.named_parameters(recurse=False):
+            if not p.requires_grad:
+                continue
+            is_matrix = name == "weight" and isinstance(module, (nn.Linear, nn.Conv3d, nn.Conv2d))
+            (decay if is_matrix else no_decay).append(p)
+    groups = [{"params": decay, "weight_decay": weight_decay},
+              {"params": no_decay, "weight_decay": 0.0}]
+    return torch.optim.AdamW(groups, lr=learning_rate, betas=tuple(betas))
+
+
+def lr_multiplier(step: int, total: int, warmup: float, floor: float = 0.1) -> float:
+    """Linear warmup over ``warmup * total`` steps, then cosine decay to ``floor``.
+
+    Examples
+    --------
+    >>> [round(lr_multiplier(s, 100, 0.1), 3) for s in (0, 5, 10, 55, 100)]
+    [0.1, 0.6, 1.0, 0.5, 0.1]
+    """
+    n_warm = max(1, round(warmup * total))
+    if step < n_warm:
+        return (step + 1) / n_warm
+    progress = (step - n_warm) / max(1, total - n_warm)
+    return max(floor, 0.5 * (1.0 + math.cos(math.pi * min(progress, 1.0))))
+
+
+def save_checkpoint(path, state: dict) -> None:
+    """Write ``state`` with :func:`torch.save`, atomically (temporary file + rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    os.close(fd)
+    try:
+        torch.save(state, tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def load_checkpoint(path, *, expect: dict | None = None) -> dict:
+    """Load a checkpoint; with ``expect``, check that its settings match.
+
+    ``expect`` maps keys of the checkpoint's ``meta`` (model configuration,
+    tokenizer state, ...) to the values the caller has; any difference raises
+    :class:`~neurodata.errors.NeurodataError` naming the differing settings.
+    """
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as err:
+        raise NeurodataError(f"cannot read checkpoint {path}: {err}") from err
+    if not isinstance(state, dict) or "model" not in state or "meta" not in state:
+        raise NeurodataError(f"{path} is not a neurodata Neuroformer checkpoint.")
+    for key, value in (expect or {}).items():
+        saved = state["meta"].get(key)
+        if saved != value:
+            diff = _differences(saved, value)
+            raise NeurodataError(
+                f"checkpoint {path} was made with a different {key} ({diff}); resume with the "
+                f"same settings, or pass resume=False / another checkpoint path to start anew.")
+    return state
+
+
+def _differences(saved, value) -> str:
+    if isinstance(saved, dict) and isinstance(value, dict):
+        keys = sorted(k for k in set(saved) | set(value) if saved.get(k) != value.get(k))
+        return ", ".join(f"{k}: {saved.get(k)!r} in the checkpoint vs {value.get(k)!r} now"
+                         for k in keys[:4])
+    return f"{saved!r} in the checkpoint vs {value!r} now"
+
+
+def _evaluate(net, windows, video, batch_size, device, loss_kwargs) -> float:
+    net.eval()
+    total, count = 0.0, 0
+    with torch.no_grad():
+        for lo in range(0, len(windows), batch_size):
+            idx = np.arange(lo, min(lo + batch_size, len(windows)))
+            loss, _ = net.loss(make_batch(windows, idx, device=device, video=video), **loss_kwargs)
+            total += float(loss) * len(idx)
+            count += len(idx)
+    return total / max(count, 1)
+
+
+def _epoch_batches(windows, batch_size: int, rng: np.random.Generator, group: int) -> list:
+    """Shuffled batches of window indices, grouped by length to cut padding.
+
+    The windows are shuffled; every ``group`` consecutive batches' worth of them
+    are sorted by their number of current-state spikes and cut into batches, and
+    the batch order is shuffled again.  Each window is seen once per epoch; batches
+    hold windows of similar length, so that little compute goes into PAD tokens.
+    ``group=1`` gives plain shuffled batches.
+    """
+    order = rng.permutation(len(windows))
+    if group > 1:
+        size = group * batch_size
+        chunks = [order[i:i + size] for i in range(0, len(order), size)]
+        order = np.concatenate([c[np.argsort(windows.n_current[c], kind="stable")]
+                                for c in chunks])
+    batches = [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+    return [batches[i] for i in rng.permutation(len(batches))]
+
+
+def train_network(net: NeuroformerNet, windows, *, video=None, validation=None, epochs: int = 10,
+                  batch_size: int = 32, learning_rate: float = 3e-4, weight_decay: float = 0.1,
+                  betas=(0.9, 0.95), warmup: float = 0.05, grad_clip: float = 1.0,
+                  checkpoint=None, resume: bool = True, meta: dict | None = None,
+                  device="cpu", random_state: int | None = 0, progress: bool = True,
+                  loss_kwargs: dict | None = None, callback=None,
+                  length_grouping: int = 1) -> list[dict]:
+    """Train ``net`` on tokenized ``windows``; return the per-epoch history.
+
+    Each epoch visits the windows in seeded random batches of similar length (see
+    ``length_grouping``, :func:`_epoch_batches`; seed
+    ``(random_state, epoch)``), and dropout draws from a torch generator seeded the
+    same way, so that a run is reproducible and a resumed run continues exactly
+    where the checkpoint left off.  With ``checkpoint`` (a path), the model,
+    optimiser, step and history are saved atomically after every epoch; with
+    ``resume`` an existing checkpoint is loaded first, after checking that
+    ``meta`` (the model configuration and tokenizer) matches.  ``callback`` is
+    called with each epoch's record after it is saved; if it returns True,
+    training stops there (early stopping, or an interruption in tests).
+    """
+    if epochs < 1 or batch_size < 1:
+        raise NeurodataError(f"epochs and batch_size must be >= 1; got {epochs}, {batch_size}.")
+    if len(windows) == 0:
+        raise NeurodataError("there are no training windows.")
+    loss_kwargs = loss_kwargs or {}
+    device = torch.device(device)
+    net.to(device)
+    opt = configure_optimizer(net, learning_rate=learning_rate, weight_decay=weight_decay,
+                              betas=betas)
+    n_batches = math.ceil(len(windows) / batch_size)
+    total_steps = epochs * n_batches
+    history: list[dict] = []
+    start_epoch, step = 0, 0
+    if checkpoint is not None and resume and Path(checkpoint).exists():
+        state = load_checkpoint(checkpoint, expect=meta)
+        net.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        start_epoch, step, history = state["epoch"], state["step"], list(state["history"])
+    seed = 0 if random_state is None else int(random_state)
+    for epoch in range(start_epoch, epochs):
+        batches = _epoch_batches(windows, batch_size, np.random.default_rng([seed, epoch]),
+                                 group=length_grouping)
+        net.train()
+        sums: dict[str, float] = {}
+        bar = tqdm(range(n_batches), desc=f"epoch {epoch + 1}/{epochs}", disable=not progress,
+                   leave=False)
+        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+            torch.manual_seed(seed * 100_003 + epoch)
+            for b in bar:
+                idx = batches[b]
+                batch = make_batch(windows, idx, device=device, video=video)
+                for group in opt.param_groups:
+                    group["lr"] = learning_rate * lr_multiplier(step, total_steps, warmup)
+                loss, parts = net.loss(batch, **loss_kwargs)
+                if not torch.isfinite(loss):
+                    raise NeurodataError(f"the training loss became {float(loss)} at step {step}; "
+                                         f"lower the learning rate.")
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                if grad_clip:
+                    nn.utils.clip_grad_norm_(net.parameters(), grad_clip)
+                opt.step()
+                step += 1
+                sums["loss"] = sums.get("loss", 0.0) + float(loss.detach())
+                for k, v in parts.items():
+                    sums[k] = sums.get(k, 0.0) + float(v.detach())
+                bar.set_postfix(loss=f"{float(loss.detach()):.3f}")
+        record = {"epoch": epoch + 1, "step": step,
+                  "lr": learning_rate * lr_multiplier(step - 1, total_steps, warmup)}
+        record.update({f"train_{k}": v / n_batches for k, v in sums.items()})
+        if validation is not None and len(validation):
+            record["val_loss"] = _evaluate(net, validation, video, batch_size, device, loss_kwargs)
+        history.append(record)
+        if checkpoint is not None:
+            save_checkpoint(checkpoint, {"model": net.state_dict(), "optimizer": opt.state_dict(),
+                                         "epoch": epoch + 1, "step": step, "history": history,
+                                         "meta": meta or {}})
+        if callback is not None and callback(record):
+            break
+    net.eval()
+    return history
