@@ -1,0 +1,22 @@
+"""Synthetic recordings with known ground truth (``make_*``) and sample data (``load_*``)."""
+
+from __future__ import annotations
+
+from neurodata.datasets._population import make_calcium_imaging, make_poisson_population
+from neurodata.datasets._samples import (
+    cache_dir,
+    fetch_file,
+    list_samples,
+    load_sample,
+    sample_path,
+)
+
+__all__ = [
+    "cache_dir",
+    "fetch_file",
+    "list_samples",
+    "load_sample",
+    "make_calcium_imaging",
+    "make_poisson_population",
+    "sample_path",
+]
