@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import xarray as xr
+from scipy.signal import lfilter
 
 from neurodata.errors import NeurodataError
 
@@ -137,11 +138,6 @@ def make_poisson_population(
     return ds
 
 
-def _calcium_kernel(rate: float, tau: float) -> np.ndarray:
-    t = np.arange(int(np.ceil(6 * tau * rate))) / rate
-    return np.exp(-t / tau)
-
-
 def make_calcium_imaging(
     n_rois: int = 30,
     duration: float = 120.0,
@@ -215,11 +211,10 @@ def make_calcium_imaging(
     ev_amp = rng.uniform(*amplitude, n_events)
     impulses = np.zeros((n_t, n_rois))
     np.add.at(impulses, (ev_frame, ev_roi), ev_amp)
-    kernel = _calcium_kernel(rate, tau)
-    from scipy.signal import fftconvolve
-
-    dff = fftconvolve(impulses, kernel[:, None], axes=0)[:n_t]
-    slow = np.convolve(rng.normal(0, 1, n_t), np.ones(int(10 * rate)) / np.sqrt(10 * rate), "same")
+    # exact exponential decay between frames: an AR(1) filter over time
+    dff = lfilter([1.0], [1.0, -np.exp(-1.0 / (tau * rate))], impulses, axis=0)
+    width = max(1, min(n_t, int(10 * rate)))  # neuropil varies over about 10 s
+    slow = np.convolve(rng.normal(0, 1, n_t), np.ones(width) / np.sqrt(width), "same")
     neuropil = baseline * (0.5 + 0.05 * slow[:, None] + 0.02 * rng.normal(size=(n_t, n_rois)))
     f = baseline * (1 + dff) + neuropil_factor * neuropil + noise * baseline * rng.normal(
         size=(n_t, n_rois))
