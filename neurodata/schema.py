@@ -148,7 +148,7 @@ def interval_table(ds: xr.Dataset, dim: str) -> xr.Dataset:
         for name in ds.coords
         if str(name).startswith(prefix) and ds.coords[name].dims == (dim,)
     }
-    return xr.Dataset(cols, coords={dim: ds[dim]} if dim in ds.coords else None)
+    return xr.Dataset(cols, coords={dim: ds[dim].variable} if dim in ds.coords else None)
 
 
 def _fail(msg: str) -> None:

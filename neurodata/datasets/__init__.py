@@ -8,6 +8,7 @@ from neurodata.datasets._samples import (
     fetch_file,
     list_samples,
     load_sample,
+    reference_file,
     sample_path,
 )
 
@@ -18,5 +19,6 @@ __all__ = [
     "load_sample",
     "make_calcium_imaging",
     "make_poisson_population",
+    "reference_file",
     "sample_path",
 ]

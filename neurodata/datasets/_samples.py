@@ -21,7 +21,8 @@ import xarray as xr
 
 from neurodata.errors import FileFormatError, NeurodataError
 
-__all__ = ["cache_dir", "fetch_file", "list_samples", "load_sample", "sample_path"]
+__all__ = ["cache_dir", "fetch_file", "list_samples", "load_sample", "reference_file",
+           "sample_path"]
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 
@@ -158,3 +159,27 @@ def fetch_file(url: str, *, sha256: str | None = None, dest: str | os.PathLike |
         if tmp.exists():
             tmp.unlink()
     return target
+
+
+def reference_file(relpath: str) -> Path | None:
+    """Find a file of the project's reference data folder, or return None.
+
+    Tutorials and benchmarks use real recordings when they are available and
+    fall back to synthetic data otherwise; the package itself never needs
+    them.  Looked up in ``$NEURODATA_SHARED_DATA``, then in ``shared/data``
+    beside the current folder or any folder above it.
+
+    Examples
+    --------
+    >>> reference_file("no/such/file.nwb") is None
+    True
+    """
+    roots = [Path(os.environ["NEURODATA_SHARED_DATA"])] if "NEURODATA_SHARED_DATA" in os.environ \
+        else []
+    here = Path.cwd().resolve()
+    roots += [p / "shared" / "data" for p in (here, *here.parents)]
+    roots += [p / "shared" / "data" for p in Path(__file__).resolve().parents]
+    for root in roots:
+        if (root / relpath).is_file():
+            return root / relpath
+    return None
