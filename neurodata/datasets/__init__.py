@@ -1,7 +1,26 @@
-"""Synthetic generators with known ground truth, for tests, docstrings and tutorials."""
+"""Synthetic recordings with known ground truth (``make_*``) and sample data (``load_*``)."""
 
 from __future__ import annotations
 
 from neurodata.datasets._neuroformer import make_hub_network
+from neurodata.datasets._population import make_calcium_imaging, make_poisson_population
+from neurodata.datasets._samples import (
+    cache_dir,
+    fetch_file,
+    list_samples,
+    load_sample,
+    reference_file,
+    sample_path,
+)
 
-__all__ = ["make_hub_network"]
+__all__ = [
+    "cache_dir",
+    "fetch_file",
+    "list_samples",
+    "load_sample",
+    "make_calcium_imaging",
+    "make_hub_network",
+    "make_poisson_population",
+    "reference_file",
+    "sample_path",
+]
