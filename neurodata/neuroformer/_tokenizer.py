@@ -202,8 +202,8 @@ class SpikeTokenizer:
         :meth:`fit`, rounded up to a multiple of 8.
     overflow : {"truncate", "raise"}
         What to do with a window holding more spikes than its block: keep the
-        latest spikes (as the reference code does; the number dropped is counted in
-        ``n_truncated_``), or raise.
+        latest spikes (as the reference code does; the number dropped by the last
+        transform is in ``n_truncated_``), or raise.
 
     Attributes
     ----------
@@ -382,7 +382,7 @@ class SpikeTokenizer:
         plo = np.searchsorted(times, starts - self.window_prev)
         pids, pdts, n_prev, lost_p = _tokens_in(times, uidx, plo, lo, starts - self.window_prev,
                                                 Tp - 2, self.dt, self.overflow, "past-state")
-        self.n_truncated_ = getattr(self, "n_truncated_", 0) + lost_c + lost_p
+        self.n_truncated_ = lost_c + lost_p
         W = len(starts)
         rows = np.arange(W)
         x_id = np.full((W, T + 1), self.pad_, np.int64)

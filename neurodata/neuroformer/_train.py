@@ -173,6 +173,11 @@ def train_network(net: NeuroformerNet, windows, *, video=None, validation=None, 
         raise NeurodataError(f"epochs and batch_size must be >= 1; got {epochs}, {batch_size}.")
     if len(windows) == 0:
         raise NeurodataError("there are no training windows.")
+    if not (np.isfinite(learning_rate) and learning_rate > 0) or weight_decay < 0 \
+            or not 0 <= warmup < 1 or grad_clip < 0:
+        raise NeurodataError(
+            f"learning_rate must be positive, weight_decay and grad_clip >= 0 and warmup in "
+            f"[0, 1); got {learning_rate}, {weight_decay}, {grad_clip}, {warmup}.")
     loss_kwargs = loss_kwargs or {}
     device = torch.device(device)
     net.to(device)
@@ -204,7 +209,7 @@ def train_network(net: NeuroformerNet, windows, *, video=None, validation=None, 
                     group["lr"] = learning_rate * lr_multiplier(step, total_steps, warmup)
                 loss, parts = net.loss(batch, **loss_kwargs)
                 if not torch.isfinite(loss):
-                    raise NeurodataError(f"the training loss became {float(loss)} at step {step}; "
+                    raise NeurodataError(f"the training loss became {float(loss.detach())} at step {step}; "
                                          f"lower the learning rate.")
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
