@@ -58,6 +58,40 @@ def _connectivity(n_neurons: int, n_hubs: int, targets_per_hub: int,
     return hubs, edge, lag
 
 
+def _stimulus_drive(frames, centres, n_steps: int, dt: float, latency: float,
+                    frame_rate: float) -> np.ndarray:
+    """Each neuron's response (0..1) to the frames through a Gaussian RF, per time step."""
+    size = frames.shape[1]
+    grid = np.arange(size) + 0.5
+    rf = np.exp(-0.5 * (((grid[None, :, None] - centres[:, 0, None, None]) ** 2
+                         + (grid[None, None, :] - centres[:, 1, None, None]) ** 2) / 1.0))
+    drive = np.einsum("fyx,nyx->fn", frames, rf) / rf.sum(axis=(1, 2))[None, :]
+    drive /= max(drive.max(), 1e-12)
+    duration = len(frames) / frame_rate
+    trial_t = (np.arange(n_steps) * dt - latency) % duration
+    frame_idx = np.minimum((trial_t * frame_rate).astype(int), len(frames) - 1)
+    return drive[frame_idx]
+
+
+def _simulate(logits, is_hub, edge, lag, coupling: float, width: int, dt: float,
+              u: np.ndarray) -> np.ndarray:
+    """Bernoulli spikes: hubs first (no recurrent input), then their targets, all steps at once."""
+    n_steps, n = logits.shape
+    spikes = np.zeros((n_steps, n), dtype=bool)
+    hubs = np.flatnonzero(is_hub)
+    spikes[:, hubs] = u[:, hubs] < 1 / (1 + np.exp(-logits[:, hubs]))
+    csum = np.concatenate([np.zeros((1, n)), np.cumsum(spikes, axis=0)])
+    logits = logits.copy()
+    for target, source in zip(*np.nonzero(edge)):      # one vectorised pass per edge
+        shift = max(1, round(lag[target, source] / dt))
+        hi = np.clip(np.arange(n_steps) - shift + 1, 0, n_steps)
+        lo = np.clip(hi - width, 0, n_steps)
+        logits[:, target] += coupling * (csum[hi, source] - csum[lo, source])
+    others = ~is_hub
+    spikes[:, others] = u[:, others] < 1 / (1 + np.exp(-logits[:, others]))
+    return spikes
+
+
 def make_hub_network(n_neurons: int = 24, n_hubs: int = 3, targets_per_hub: int = 5, *,
                      n_trials: int = 60, trial_duration: float = 1.0,
                      base_rate: float = 1.5, hub_rate: float = 5.0,
@@ -132,38 +166,16 @@ def make_hub_network(n_neurons: int = 24, n_hubs: int = 3, targets_per_hub: int 
     n_trial_steps = round(trial_duration / dt)
     n_steps = n_trial_steps * n_trials
     t = np.arange(n_steps) * dt
-
-    # Stimulus: frames over one trial, repeated; each neuron sees it through a Gaussian RF.
     n_trial_frames = max(1, round(trial_duration * frame_rate))
     frames = _bar_stimulus(n_trial_frames, frame_size, frame_rate, sweep_time=trial_duration / 2)
     centres = rng.uniform(1.0, frame_size - 1.0, size=(n_neurons, 2))
-    grid = np.arange(frame_size) + 0.5
-    rf = np.exp(-0.5 * (((grid[None, :, None] - centres[:, 0, None, None]) ** 2
-                         + (grid[None, None, :] - centres[:, 1, None, None]) ** 2) / 1.0))
-    drive_frames = np.einsum("fyx,nyx->fn", frames, rf) / rf.sum(axis=(1, 2))[None, :]
-    drive_frames /= max(drive_frames.max(), 1e-12)
-    trial_t = (np.arange(n_trial_steps) * dt - latency) % trial_duration
-    frame_idx = np.minimum((trial_t * frame_rate).astype(int), n_trial_frames - 1)
-    drive = np.tile(drive_frames[frame_idx], (n_trials, 1))                 # (step, neuron)
-
+    drive = _stimulus_drive(frames, centres, n_trial_steps, dt, latency, frame_rate)
+    drive = np.tile(drive, (n_trials, 1))                                   # (step, neuron)
     rates = np.where(is_hub, hub_rate, base_rate)
     p0 = rates * dt
     logits = np.log(p0 / (1 - p0))[None, :] + stimulus_gain * drive
-
-    # Hubs first (no recurrent input), then their targets, all steps at once.
-    spikes = np.zeros((n_steps, n_neurons), dtype=bool)
-    u = rng.random((n_steps, n_neurons))
-    spikes[:, hubs] = u[:, hubs] < 1 / (1 + np.exp(-logits[:, hubs]))
-    width = max(1, round(kernel_width / dt))
-    csum = np.concatenate([np.zeros((1, n_neurons)), np.cumsum(spikes, axis=0)])
-    tgt, src = np.nonzero(edge)
-    for target, source in zip(tgt, src):           # one vectorised pass per edge
-        shift = max(1, round(lag[target, source] / dt))
-        hi = np.clip(np.arange(n_steps) - shift + 1, 0, n_steps)
-        lo = np.clip(hi - width, 0, n_steps)
-        logits[:, target] += coupling * (csum[hi, source] - csum[lo, source])
-    others = ~is_hub
-    spikes[:, others] = u[:, others] < 1 / (1 + np.exp(-logits[:, others]))
+    spikes = _simulate(logits, is_hub, edge, lag, coupling, max(1, round(kernel_width / dt)),
+                       dt, rng.random((n_steps, n_neurons)))
 
     step, unit = np.nonzero(spikes)                # row-major: sorted by time
     spike_times = t[step]

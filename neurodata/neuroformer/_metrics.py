@@ -320,6 +320,7 @@ class PoissonGLMDecoder:
 
     def predict(self, X) -> np.ndarray:
         X = np.asarray(X, float)
-        ll = X @ self.log_rate_.T - np.exp(self.log_rate_).sum(1)[None, :]
+        log_rate = np.clip(self.log_rate_, -30.0, 30.0)
+        ll = X @ log_rate.T - np.exp(log_rate).sum(1)[None, :]
         v = self.grid_[np.argmax(ll, axis=1)]
         return np.c_[np.sin(v), np.cos(v)] if self.circular else v[:, None]

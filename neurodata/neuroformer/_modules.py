@@ -84,6 +84,44 @@ class Attention(nn.Module):
         return self.proj(y), weights
 
 
+class _GeluLinear(torch.autograd.Function):
+    """``linear(gelu(a))`` that keeps only ``a`` for the backward pass.
+
+    A plain ``GELU`` then ``Linear`` keeps both the pre- and the post-activation
+    (2 x 4 ``n_embd`` numbers per token); recomputing the GELU in the backward
+    pass costs one cheap elementwise op and halves the MLP's saved activations.
+    """
+
+    @staticmethod
+    def forward(ctx, a, weight, bias):
+        ctx.save_for_backward(a, weight)
+        return F.linear(F.gelu(a), weight, bias)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, weight = ctx.saved_tensors
+        h = F.gelu(a)
+        g2 = grad.reshape(-1, grad.shape[-1])
+        grad_w = g2.t() @ h.reshape(-1, h.shape[-1])
+        grad_a = torch.ops.aten.gelu_backward(grad @ weight, a)
+        return grad_a, grad_w, g2.sum(0)
+
+
+class MLP(nn.Module):
+    """``Linear(d, 4d) -> GELU -> Linear(4d, d)``, saving one 4d activation (see _GeluLinear)."""
+
+    def __init__(self, n_embd: int):
+        super().__init__()
+        self.fc = nn.Linear(n_embd, 4 * n_embd)
+        self.proj = nn.Linear(4 * n_embd, n_embd)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        a = self.fc(x)
+        if torch.is_grad_enabled() and a.requires_grad:
+            return _GeluLinear.apply(a, self.proj.weight, self.proj.bias)
+        return self.proj(F.gelu(a))
+
+
 class Block(nn.Module):
     """Pre-LayerNorm transformer block: (self or cross) attention, then an MLP.
 
@@ -97,8 +135,7 @@ class Block(nn.Module):
         self.ln1 = nn.LayerNorm(n_embd)
         self.attn = Attention(n_embd, n_head, attn_dropout, kv_embd)
         self.ln2 = nn.LayerNorm(n_embd)
-        self.mlp = nn.Sequential(nn.Linear(n_embd, 4 * n_embd), nn.GELU(),
-                                 nn.Linear(4 * n_embd, n_embd))
+        self.mlp = MLP(n_embd)
         self.drop = nn.Dropout(dropout)
 
     def forward(self, x, context=None, *, key_mask=None, causal=False, cache=None,

@@ -149,26 +149,8 @@ def _epoch_batches(windows, batch_size: int, rng: np.random.Generator, group: in
     return [batches[i] for i in rng.permutation(len(batches))]
 
 
-def train_network(net: NeuroformerNet, windows, *, video=None, validation=None, epochs: int = 10,
-                  batch_size: int = 32, learning_rate: float = 3e-4, weight_decay: float = 0.1,
-                  betas=(0.9, 0.95), warmup: float = 0.05, grad_clip: float = 1.0,
-                  checkpoint=None, resume: bool = True, meta: dict | None = None,
-                  device="cpu", random_state: int | None = 0, progress: bool = True,
-                  loss_kwargs: dict | None = None, callback=None,
-                  length_grouping: int = 1) -> list[dict]:
-    """Train ``net`` on tokenized ``windows``; return the per-epoch history.
-
-    Each epoch visits the windows in seeded random batches of similar length (see
-    ``length_grouping``, :func:`_epoch_batches`; seed
-    ``(random_state, epoch)``), and dropout draws from a torch generator seeded the
-    same way, so that a run is reproducible and a resumed run continues exactly
-    where the checkpoint left off.  With ``checkpoint`` (a path), the model,
-    optimiser, step and history are saved atomically after every epoch; with
-    ``resume`` an existing checkpoint is loaded first, after checking that
-    ``meta`` (the model configuration and tokenizer) matches.  ``callback`` is
-    called with each epoch's record after it is saved; if it returns True,
-    training stops there (early stopping, or an interruption in tests).
-    """
+def _check_settings(windows, epochs, batch_size, learning_rate, weight_decay, warmup,
+                    grad_clip) -> None:
     if epochs < 1 or batch_size < 1:
         raise NeurodataError(f"epochs and batch_size must be >= 1; got {epochs}, {batch_size}.")
     if len(windows) == 0:
@@ -178,6 +160,68 @@ def train_network(net: NeuroformerNet, windows, *, video=None, validation=None, 
         raise NeurodataError(
             f"learning_rate must be positive, weight_decay and grad_clip >= 0 and warmup in "
             f"[0, 1); got {learning_rate}, {weight_decay}, {grad_clip}, {warmup}.")
+
+
+def _run_epoch(net, opt, windows, batches, *, video, device, step: int, lr_at, grad_clip,
+               loss_kwargs, bar) -> tuple[dict, int]:
+    """One pass over ``batches``; returns the summed losses and the new step count."""
+    sums: dict[str, float] = {}
+    for b in bar:
+        batch = make_batch(windows, batches[b], device=device, video=video)
+        for group in opt.param_groups:
+            group["lr"] = lr_at(step)
+        loss, parts = net.loss(batch, **loss_kwargs)
+        value = float(loss.detach())
+        if not math.isfinite(value):
+            raise NeurodataError(f"the training loss became {value} at step {step}; lower the "
+                                 f"learning rate.")
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        if grad_clip:
+            nn.utils.clip_grad_norm_(net.parameters(), grad_clip)
+        opt.step()
+        step += 1
+        sums["loss"] = sums.get("loss", 0.0) + value
+        for k, v in parts.items():
+            sums[k] = sums.get(k, 0.0) + float(v.detach())
+        bar.set_postfix(loss=f"{value:.3f}")
+    return sums, step
+
+
+def train_network(net: NeuroformerNet, windows, *, video=None, validation=None, epochs: int = 10,
+                  batch_size: int = 32, learning_rate: float = 3e-4, weight_decay: float = 0.1,
+                  betas=(0.9, 0.95), warmup: float = 0.05, grad_clip: float = 1.0,
+                  checkpoint=None, resume: bool = True, meta: dict | None = None,
+                  device="cpu", random_state: int | None = 0, progress: bool = True,
+                  loss_kwargs: dict | None = None, callback=None,
+                  length_grouping: int = 1) -> list[dict]:
+    """Train ``net`` on tokenized ``windows``; return the per-epoch history.
+
+    Each epoch visits the windows in seeded random batches (seed
+    ``(random_state, epoch)``; ``length_grouping > 1`` groups windows of similar
+    length, see :func:`_epoch_batches`), and dropout draws from a torch generator
+    seeded per epoch, so that a run is reproducible and a resumed run continues
+    exactly where the checkpoint left off.  With ``checkpoint`` (a path), the
+    model, optimiser, step and history are saved atomically after every epoch;
+    with ``resume`` an existing checkpoint is loaded first, after checking that
+    ``meta`` (the model configuration, tokenizer and training settings) matches.
+    ``callback`` is called with each epoch's record after it is saved; if it
+    returns True, training stops there (early stopping, or an interruption).
+
+    Examples
+    --------
+    >>> from neurodata.datasets import make_hub_network
+    >>> from neurodata.neuroformer import NeuroformerConfig, NeuroformerNet, SpikeTokenizer
+    >>> ds = make_hub_network(n_trials=2, random_state=0)
+    >>> tok = SpikeTokenizer(window_prev=0.05).fit(ds)
+    >>> cfg = NeuroformerConfig(n_units=tok.n_units_, n_dt=tok.n_dt_, block_size=tok.block_size_,
+    ...                         block_size_prev=tok.block_size_prev_, n_embd=16, n_head=2,
+    ...                         n_state_layers=0, n_history_layers=1, n_self_layers=0)
+    >>> history = train_network(NeuroformerNet(cfg), tok.transform(ds), epochs=2, progress=False)
+    >>> [h["epoch"] for h in history], history[1]["train_loss"] < history[0]["train_loss"]
+    ([1, 2], True)
+    """
+    _check_settings(windows, epochs, batch_size, learning_rate, weight_decay, warmup, grad_clip)
     loss_kwargs = loss_kwargs or {}
     device = torch.device(device)
     net.to(device)
@@ -185,6 +229,10 @@ def train_network(net: NeuroformerNet, windows, *, video=None, validation=None, 
                               betas=betas)
     n_batches = math.ceil(len(windows) / batch_size)
     total_steps = epochs * n_batches
+
+    def lr_at(step: int) -> float:
+        return learning_rate * lr_multiplier(step, total_steps, warmup)
+
     history: list[dict] = []
     start_epoch, step = 0, 0
     if checkpoint is not None and resume and Path(checkpoint).exists():
@@ -197,32 +245,14 @@ def train_network(net: NeuroformerNet, windows, *, video=None, validation=None, 
         batches = _epoch_batches(windows, batch_size, np.random.default_rng([seed, epoch]),
                                  group=length_grouping)
         net.train()
-        sums: dict[str, float] = {}
         bar = tqdm(range(n_batches), desc=f"epoch {epoch + 1}/{epochs}", disable=not progress,
                    leave=False)
         with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
             torch.manual_seed(seed * 100_003 + epoch)
-            for b in bar:
-                idx = batches[b]
-                batch = make_batch(windows, idx, device=device, video=video)
-                for group in opt.param_groups:
-                    group["lr"] = learning_rate * lr_multiplier(step, total_steps, warmup)
-                loss, parts = net.loss(batch, **loss_kwargs)
-                if not torch.isfinite(loss):
-                    raise NeurodataError(f"the training loss became {float(loss.detach())} at step {step}; "
-                                         f"lower the learning rate.")
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                if grad_clip:
-                    nn.utils.clip_grad_norm_(net.parameters(), grad_clip)
-                opt.step()
-                step += 1
-                sums["loss"] = sums.get("loss", 0.0) + float(loss.detach())
-                for k, v in parts.items():
-                    sums[k] = sums.get(k, 0.0) + float(v.detach())
-                bar.set_postfix(loss=f"{float(loss.detach()):.3f}")
-        record = {"epoch": epoch + 1, "step": step,
-                  "lr": learning_rate * lr_multiplier(step - 1, total_steps, warmup)}
+            sums, step = _run_epoch(net, opt, windows, batches, video=video, device=device,
+                                    step=step, lr_at=lr_at, grad_clip=grad_clip,
+                                    loss_kwargs=loss_kwargs, bar=bar)
+        record = {"epoch": epoch + 1, "step": step, "lr": lr_at(step - 1)}
         record.update({f"train_{k}": v / n_batches for k, v in sums.items()})
         if validation is not None and len(validation):
             record["val_loss"] = _evaluate(net, validation, video, batch_size, device, loss_kwargs)

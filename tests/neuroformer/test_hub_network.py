@@ -80,7 +80,7 @@ def generated(hub, hub_model):
 
 
 def test_generated_activity_is_a_recording(hub, generated):
-    ds, _, test_iv = hub
+    _ds, _, test_iv = hub
     validate(generated)
     assert generated.sizes["trial"] == N_TEST
     np.testing.assert_allclose(generated.trial_start_time.values, test_iv[:, 0])

@@ -48,8 +48,8 @@ def test_trimming_padding_changes_nothing(tiny):
     trimmed, padded = make_batch(w, idx, video=video), make_batch(w, idx, video=video, trim=False)
     assert trimmed["x_id"].shape[1] < padded["x_id"].shape[1]
     with torch.no_grad():
-        a, pa = net.loss(trimmed)
-        b, pb = net.loss(padded)
+        a, _pa = net.loss(trimmed)
+        b, _pb = net.loss(padded)
     torch.testing.assert_close(a, b)
     T = trimmed["x_id"].shape[1]
     torch.testing.assert_close(net(trimmed)["id_logits"], net(padded)["id_logits"][:, :T],
@@ -127,3 +127,20 @@ def test_paper_default_configuration_size():
                             frame_shape=(1, 3, 64, 112), contrastive=True)
     n = sum(p.numel() for p in NeuroformerNet(cfg).parameters())
     assert 23e6 < n < 26e6
+
+
+def test_memory_saving_mlp_matches_the_plain_mlp():
+    """The MLP that recomputes its GELU has the plain MLP's values and gradients."""
+    from neurodata.neuroformer._modules import MLP, _GeluLinear
+    torch.manual_seed(0)
+    a = torch.randn(2, 3, 8, dtype=torch.float64, requires_grad=True)
+    w = torch.randn(4, 8, dtype=torch.float64, requires_grad=True)
+    b = torch.randn(4, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(_GeluLinear.apply, (a, w, b))
+    mlp = MLP(6).double()
+    plain = torch.nn.Sequential(mlp.fc, torch.nn.GELU(), mlp.proj)
+    x = torch.randn(2, 5, 6, dtype=torch.float64)
+    g1 = torch.autograd.grad(mlp(x).square().sum(), list(mlp.parameters()))
+    g2 = torch.autograd.grad(plain(x).square().sum(), list(mlp.parameters()))
+    for u, v in zip(g1, g2):
+        torch.testing.assert_close(u, v)

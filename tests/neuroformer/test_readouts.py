@@ -8,8 +8,12 @@ import torch
 import xarray as xr
 
 from neurodata.errors import NeurodataError
-from neurodata.neuroformer import (BehaviourDecoder, Neuroformer, attention_connectivity,
-                                   behaviour_scores)
+from neurodata.neuroformer import (
+    BehaviourDecoder,
+    Neuroformer,
+    attention_connectivity,
+    behaviour_scores,
+)
 
 from .conftest import TINY_PARAMS
 
