@@ -17,9 +17,39 @@ from torch import nn
 __all__ = ["Block", "SeriesEncoder", "VideoEncoder", "clip_loss", "positional_encoding_3d"]
 
 
+class _LayerNormLinear(torch.autograd.Function):
+    """``linear(layer_norm(x))`` that keeps ``x`` (and the LayerNorm statistics), not
+    the normalised activations, for the backward pass, where it recomputes them."""
+
+    @staticmethod
+    def forward(ctx, x, gain, shift, weight, bias, eps):
+        normed, mean, rstd = torch.native_layer_norm(x, (x.shape[-1],), gain, shift, eps)
+        ctx.save_for_backward(x, mean, rstd, gain, shift, weight)
+        return F.linear(normed, weight, bias)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, mean, rstd, gain, shift, weight = ctx.saved_tensors
+        normed = torch.addcmul(shift, (x - mean) * rstd, gain)
+        g2 = grad.reshape(-1, grad.shape[-1])
+        grad_w = g2.t() @ normed.reshape(-1, normed.shape[-1])
+        grad_x, grad_gain, grad_shift = torch.ops.aten.native_layer_norm_backward(
+            grad @ weight, x, [x.shape[-1]], mean, rstd, gain, shift, [True, True, True])
+        return grad_x, grad_gain, grad_shift, grad_w, g2.sum(0), None
+
+
+def _ln_linear(x: torch.Tensor, ln: nn.LayerNorm, weight, bias) -> torch.Tensor:
+    """``F.linear(ln(x), weight, bias)``, saving less memory when gradients are recorded."""
+    if torch.is_grad_enabled() and (x.requires_grad or weight.requires_grad):
+        return _LayerNormLinear.apply(x, ln.weight, ln.bias, weight, bias, ln.eps)
+    return F.linear(ln(x), weight, bias)
+
+
 class Attention(nn.Module):
     """Multi-head attention of ``x`` over itself (self) or over a context (cross).
 
+    ``x`` is the block's input and ``ln`` the LayerNorm applied to it before the
+    projections (fused with them when training, see :class:`_LayerNormLinear`).
     ``key_mask`` ``(B, S)`` marks the context positions that may be attended to.
     ``cache`` (a dict) makes self-attention incremental: keys and values of earlier
     positions are kept, and each call appends ``x``'s; for cross-attention it
@@ -44,12 +74,17 @@ class Attention(nn.Module):
         k, v = self.key_value(source).chunk(2, dim=-1)
         return self._heads(k), self._heads(v)
 
-    def forward(self, x, context=None, *, key_mask=None, causal=False, cache=None,
+    def forward(self, x, ln, context=None, *, key_mask=None, causal=False, cache=None,
                 need_weights=False):
         B, T, C = x.shape
-        q = self._heads(self.query(x))
-        if context is None:                       # self-attention
-            k, v = self._kv(x)
+        if context is None:                       # self-attention: q, k, v in one product
+            w = torch.cat([self.query.weight, self.key_value.weight])
+            b = torch.cat([self.query.bias, self.key_value.bias])
+            q, k, v = _ln_linear(x, ln, w, b).split(C, dim=-1)
+            q, k, v = self._heads(q), self._heads(k), self._heads(v)
+        else:
+            q = self._heads(_ln_linear(x, ln, self.query.weight, self.query.bias))
+        if context is None:
             if cache is not None:
                 n = cache.get("n", 0)
                 if "k" not in cache:
@@ -108,15 +143,16 @@ class _GeluLinear(torch.autograd.Function):
 
 
 class MLP(nn.Module):
-    """``Linear(d, 4d) -> GELU -> Linear(4d, d)``, saving one 4d activation (see _GeluLinear)."""
+    """``LN -> Linear(d, 4d) -> GELU -> Linear(4d, d)``, keeping only the block input and
+    one 4d activation for the backward pass (see _LayerNormLinear, _GeluLinear)."""
 
     def __init__(self, n_embd: int):
         super().__init__()
         self.fc = nn.Linear(n_embd, 4 * n_embd)
         self.proj = nn.Linear(4 * n_embd, n_embd)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        a = self.fc(x)
+    def forward(self, x: torch.Tensor, ln: nn.LayerNorm) -> torch.Tensor:
+        a = _ln_linear(x, ln, self.fc.weight, self.fc.bias)
         if torch.is_grad_enabled() and a.requires_grad:
             return _GeluLinear.apply(a, self.proj.weight, self.proj.bias)
         return self.proj(F.gelu(a))
@@ -140,10 +176,10 @@ class Block(nn.Module):
 
     def forward(self, x, context=None, *, key_mask=None, causal=False, cache=None,
                 need_weights=False):
-        a, w = self.attn(self.ln1(x), context, key_mask=key_mask, causal=causal, cache=cache,
+        a, w = self.attn(x, self.ln1, context, key_mask=key_mask, causal=causal, cache=cache,
                          need_weights=need_weights)
         x = x + self.drop(a)
-        x = x + self.drop(self.mlp(self.ln2(x)))
+        x = x + self.drop(self.mlp(x, self.ln2))
         return x, w
 
 

@@ -132,8 +132,8 @@ class BehaviourDecoder:
         Fraction of the windows of ``fit`` whose labels are used, drawn at random
         (seeded); the rest are ignored.
     steps : int
-        Optimiser steps (epochs are ``ceil(steps / batches per epoch)``), so that
-        small label fractions get the same amount of training.
+        Optimiser steps, whatever the number of labelled windows, so that small
+        label fractions get the same amount of training.
     batch_size, learning_rate, weight_decay, warmup, grad_clip
         As for :class:`Neuroformer`.
     generative_weight : float
@@ -208,14 +208,14 @@ class BehaviourDecoder:
         w.target = (y - self.target_mean_) / self.target_std_
         train = w.subset(self.train_index_)
         net = self._build(y.shape[1])
-        batches = math.ceil(len(train) / self.batch_size)
-        epochs = max(1, math.ceil(self.steps / batches))
+        epochs = max(1, math.ceil(self.steps / math.ceil(len(train) / self.batch_size)))
         device = self.pretrained.device if self.device is None else self.device
         self.history_ = train_network(
             net, train, video=video, epochs=epochs, batch_size=self.batch_size,
             learning_rate=self.learning_rate, weight_decay=self.weight_decay, warmup=self.warmup,
             grad_clip=self.grad_clip, device=device, random_state=self.random_state,
-            progress=self.progress, loss_kwargs={"generative_weight": self.generative_weight})
+            progress=self.progress, loss_kwargs={"generative_weight": self.generative_weight},
+            max_steps=self.steps)
         self.network_, self.outputs_ = net, names
         return self
 

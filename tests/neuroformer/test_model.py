@@ -129,18 +129,41 @@ def test_paper_default_configuration_size():
     assert 23e6 < n < 26e6
 
 
-def test_memory_saving_mlp_matches_the_plain_mlp():
-    """The MLP that recomputes its GELU has the plain MLP's values and gradients."""
-    from neurodata.neuroformer._modules import MLP, _GeluLinear
+def test_memory_saving_blocks_match_the_plain_computation():
+    """Fused LayerNorm+Linear and Linear(GELU) recompute activations, with the same results."""
+    from neurodata.neuroformer._modules import Block, _GeluLinear, _LayerNormLinear
     torch.manual_seed(0)
     a = torch.randn(2, 3, 8, dtype=torch.float64, requires_grad=True)
     w = torch.randn(4, 8, dtype=torch.float64, requires_grad=True)
     b = torch.randn(4, dtype=torch.float64, requires_grad=True)
     assert torch.autograd.gradcheck(_GeluLinear.apply, (a, w, b))
-    mlp = MLP(6).double()
-    plain = torch.nn.Sequential(mlp.fc, torch.nn.GELU(), mlp.proj)
-    x = torch.randn(2, 5, 6, dtype=torch.float64)
-    g1 = torch.autograd.grad(mlp(x).square().sum(), list(mlp.parameters()))
-    g2 = torch.autograd.grad(plain(x).square().sum(), list(mlp.parameters()))
-    for u, v in zip(g1, g2):
-        torch.testing.assert_close(u, v)
+    g = torch.randn(8, dtype=torch.float64, requires_grad=True)
+    s = torch.randn(8, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(_LayerNormLinear.apply, (a, g, s, w, b, 1e-5))
+    # a whole block: fused training path vs the plain path (the one used without grad)
+    block = Block(16, 4).double()
+    for p in block.parameters():
+        torch.nn.init.normal_(p, 0.0, 0.3)
+    x = torch.randn(2, 5, 16, dtype=torch.float64, requires_grad=True)
+    ctx = torch.randn(2, 7, 16, dtype=torch.float64)
+    for context in (None, ctx):
+        y, _ = block(x, context, causal=context is None)
+        grads = torch.autograd.grad(y.square().sum(), [x, *block.parameters()])
+        with torch.no_grad():
+            y_plain, _ = block(x, context, causal=context is None)
+        torch.testing.assert_close(y, y_plain)
+        # the plain path, differentiated by autograd op by op
+        h = torch.nn.functional.layer_norm(x, (16,), block.ln1.weight, block.ln1.bias)
+        att = block.attn
+        q = att._heads(att.query(h))
+        k, v = att._kv(h if context is None else ctx)
+        o = torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=context is None)
+        z = x + att.proj(o.transpose(1, 2).reshape(2, 5, 16))
+        hid = block.mlp.fc(torch.nn.functional.layer_norm(z, (16,), block.ln2.weight,
+                                                           block.ln2.bias))
+        ref = z + block.mlp.proj(torch.nn.functional.gelu(hid))
+        torch.testing.assert_close(y, ref)
+        ref_grads = torch.autograd.grad(ref.square().sum(), [x, *block.parameters()],
+                                        allow_unused=True)
+        for u, r in zip(grads, ref_grads):
+            torch.testing.assert_close(u, torch.zeros_like(u) if r is None else r)

@@ -99,3 +99,20 @@ def test_bad_training_settings_and_divergence(small_hub):
         m.network_.head_id.weight.fill_(float("inf"))
     with pytest.raises(NeurodataError, match="loss became"):
         train_network(m.network_, w, video=video, epochs=1, progress=False)
+
+
+def test_validation_loss_is_the_score_on_the_held_out_intervals(small_hub):
+    m = Neuroformer(**dict(TINY_PARAMS, epochs=2, random_state=3)).fit(
+        small_hub, intervals=[(0.1, 3.0)], validation_intervals=[(3.0, 4.0)], stimulus="stimulus")
+    assert all("val_loss" in h for h in m.history_)
+    score = m.score(small_hub, intervals=[(3.0, 4.0)], stimulus="stimulus")
+    assert score == pytest.approx(m.history_[-1]["val_loss"], rel=1e-6)
+
+
+def test_max_steps_caps_training(small_hub):
+    m = Neuroformer(**dict(TINY_PARAMS, epochs=1)).fit(small_hub, stimulus="stimulus")
+    w, video = m.windows(small_hub, stimulus="stimulus")
+    n_batches = -(-len(w) // 16)
+    hist = train_network(m.network_, w, video=video, epochs=3, batch_size=16, max_steps=7,
+                         progress=False)
+    assert hist[-1]["step"] == 7 and len(hist) == -(-7 // n_batches)

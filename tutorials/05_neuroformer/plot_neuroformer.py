@@ -198,7 +198,7 @@ else:
     rec = nd.open_nwb(nwb)[["spike_times", "spike_unit", "compass_direction_ry"]].load()
     hd = rec["compass_direction_ry"]
     targets = [np.sin(hd).rename("hd_sin"), np.cos(hd).rename("hd_cos")]
-    train_span, test_span = (670.7, 1094.0), (1094.0, 1199.95)
+    train_span, test_span = (670.7, 1094.0), (1094.0, 1140.0 if FAST else 1199.95)
     pre = Neuroformer(n_embd=64, n_head=4, n_state_layers=1, n_history_layers=2,
                       n_self_layers=1, dropout=0.1, learning_rate=1e-3, epochs=1,
                       random_state=0, progress=False)
