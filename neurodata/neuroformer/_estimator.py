@@ -82,6 +82,9 @@ class Neuroformer:
     ...                     n_self_layers=1, dropout=0.0, epochs=1, progress=False).fit(ds)
     >>> model.units_.size, len(model.history_)
     (24, 1)
+    >>> fake = model.generate(ds, intervals=[(1.0, 1.2)], progress=False)
+    >>> fake.sizes["trial"], fake.trial_stop_time.values.tolist()
+    (1, [1.2])
     """
 
     def __init__(self, *, window=0.05, window_prev=0.15, dt=0.01, block_size=None,

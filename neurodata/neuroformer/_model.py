@@ -46,6 +46,14 @@ class NeuroformerConfig:
     (PAD targets ignored).  The reference code weighs ID and dt 3/5 and 2/5, and
     with a contrastive term scales both by 3/4 and gives CLIP 1/4; these are the
     defaults (the contrastive weight is used only when ``contrastive`` is on).
+
+    Examples
+    --------
+    >>> cfg = NeuroformerConfig(n_units=400, n_dt=6, block_size=100, block_size_prev=700)
+    >>> cfg.n_embd, cfg.n_head, cfg.n_history_layers
+    (256, 8, 6)
+    >>> NeuroformerConfig.from_dict(cfg.to_dict()) == cfg
+    True
     """
 
     n_units: int

@@ -34,6 +34,15 @@ class SpikeWindows:
     ``n_prev`` the spikes kept in each window.  ``frame_index`` ``(window, frame)``,
     ``behaviour`` ``(window, variable, sample)`` and ``target`` ``(window, output)``
     hold the other modalities when they are attached.
+
+    Examples
+    --------
+    >>> ds = xr.Dataset({"spike_times": ("spike", [0.01, 0.07]), "spike_unit": ("spike", [0, 1])},
+    ...                 coords={"unit": [0, 1]})
+    >>> w = SpikeTokenizer(window_prev=0.05).fit(ds, intervals=[(0, 0.1)]).transform(
+    ...     ds, intervals=[(0, 0.1)])
+    >>> len(w), w.n_current.tolist(), len(w.subset([1]))
+    (2, [1, 1], 1)
     """
 
     start: np.ndarray
