@@ -6,7 +6,7 @@ import numpy as np
 import xarray as xr
 
 from neurodata.field_theory._continuum import FieldParameters
-from neurodata.field_theory._spectral import noise_covariance, solve_spectral, transition
+from neurodata.field_theory._spectral import solve_spectral
 
 __all__ = ["make_cortical_sheet", "make_field_recording"]
 
@@ -34,6 +34,7 @@ def make_cortical_sheet(
     duration: float = 10.0,
     dt: float = 1e-3,
     laplacian: str = "lattice",
+    store_velocity: bool = False,
     random_state: int | np.random.Generator | None = None,
 ) -> xr.Dataset:
     """A noise-driven Klein-Gordon sheet in its stationary state, with known parameters.
@@ -46,8 +47,9 @@ def make_cortical_sheet(
     Returns
     -------
     xarray.Dataset
-        ``phi (time, x, y)``; the parameters are in its attrs (``m``, ``c``, ``gamma``,
-        ``noise``, ``spacing``, ``boundary``, ``laplacian``).
+        ``phi (time, x, y)`` (and ``velocity`` with ``store_velocity=True``); the
+        parameters are in its attrs (``m``, ``c``, ``gamma``, ``noise``, ``spacing``,
+        ``boundary``, ``laplacian``).
 
     Examples
     --------
@@ -59,8 +61,9 @@ def make_cortical_sheet(
     params = FieldParameters(m=m, c=c, gamma=gamma, noise=noise)
     phi0, vel0 = _stationary_start(tuple(shape), params, spacing, boundary, laplacian, rng)
     return solve_spectral(phi0, vel0, m=m, c=c, gamma=gamma, spacing=spacing, boundary=boundary,
-                          dt=dt, n_steps=int(round(duration / dt)), laplacian=laplacian,
-                          noise=noise, random_state=rng, progress=False)
+                          dt=dt, n_steps=round(duration / dt), laplacian=laplacian,
+                          noise=noise, random_state=rng, store_velocity=store_velocity,
+                          progress=False)
 
 
 def make_field_recording(

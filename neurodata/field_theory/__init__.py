@@ -21,8 +21,8 @@ from neurodata.field_theory._lattice import lattice_jacobian, lattice_rhs, simul
 from neurodata.field_theory._leapfrog import cfl_limit, discrete_energy, solve_leapfrog
 from neurodata.field_theory._masses import (
     JansenRit,
-    LinearOscillator,
     Linearisation,
+    LinearOscillator,
     NeuralMass,
     StuartLandau,
     WilsonCowan,
@@ -30,6 +30,8 @@ from neurodata.field_theory._masses import (
 )
 from neurodata.field_theory._model import CorticalFieldModel
 from neurodata.field_theory._spectra import (
+    REPORTED_SLOPE_RANGE,
+    equipartition_psd,
     equipartition_spectrum,
     measure_spectrum,
     spectral_slope,
@@ -37,6 +39,7 @@ from neurodata.field_theory._spectra import (
 from neurodata.field_theory._spectral import solve_spectral
 
 __all__ = [
+    "REPORTED_SLOPE_RANGE",
     "CorticalFieldModel",
     "FieldParameters",
     "JansenRit",
@@ -48,6 +51,7 @@ __all__ = [
     "cfl_limit",
     "continuum_limit",
     "discrete_energy",
+    "equipartition_psd",
     "equipartition_spectrum",
     "estimate_mode_dispersion",
     "fit_field",

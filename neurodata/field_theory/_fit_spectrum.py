@@ -23,7 +23,7 @@ from scipy.optimize import least_squares
 from neurodata.errors import NeurodataError
 from neurodata.field_theory._continuum import FieldParameters
 from neurodata.field_theory._grid import check_spacing, laplacian_eigenvalues
-from neurodata.field_theory._spectra import equipartition_spectrum
+from neurodata.field_theory._spectra import equipartition_psd
 
 
 def _initial_guess(f: np.ndarray, p: np.ndarray, mu_max: float) -> tuple[float, float, float]:
@@ -40,17 +40,41 @@ def _initial_guess(f: np.ndarray, p: np.ndarray, mu_max: float) -> tuple[float, 
 
 def _model(theta, f, kw, floor):
     m, c, gamma = np.exp(theta[:3])
-    psd = equipartition_spectrum(f, m=m, c=c, gamma=gamma, noise=1.0, **kw).values
+    psd = equipartition_psd(f, m=m, c=c, gamma=gamma, noise=1.0, **kw)
     return psd, (np.exp(theta[3]) if floor else 0.0)
 
 
 def _residuals(theta, f, logp, kw, floor):
-    base, fl = _model(theta, f, kw, floor)
+    try:
+        with np.errstate(all="ignore"):
+            base, fl = _model(theta, f, kw, floor)
+    except (ZeroDivisionError, NeurodataError):
+        return np.full(f.size, 1e3)
+    if not np.all(np.isfinite(base)) or np.any(base <= 0):
+        return np.full(f.size, 1e3)
     if floor:
         # with a floor, sigma^2 is not separable: theta[4] is log sigma^2
         return np.log(np.exp(theta[4]) * base + fl) - logp
     log_sigma2 = np.mean(logp - np.log(base))
     return np.log(base) + log_sigma2 - logp
+
+
+def _grid_starts(f, logp, kw, m0, c0, g0, floor, n_best=2):
+    """The best few (c, gamma) of a coarse grid around the initial guess, as fit starts."""
+    scored = []
+    for cs in np.geomspace(0.2, 5.0, 9):
+        for gs in (0.3, 1.0, 3.0):
+            theta = [np.log(m0), np.log(c0 * cs), np.log(g0 * gs)]
+            r = _residuals(np.array(theta), f, logp, kw, False)
+            scored.append((float(r @ r), theta))
+    scored.sort(key=lambda item: item[0])
+    starts = []
+    for _, theta in scored[:n_best]:
+        if floor:
+            base0, _ = _model(np.array(theta), f, kw, False)
+            theta = [*theta, np.log(np.exp(logp).min() * 0.5), float(np.mean(logp - np.log(base0)))]
+        starts.append(theta)
+    return starts
 
 
 def fit_field_spectrum(
@@ -114,20 +138,18 @@ def fit_field_spectrum(
               if shape is not None else 4 * np.pi / a**2)
     m0, c0, g0 = _initial_guess(f, p, mu_max)
     logp = np.log(p)
+    lower = [np.log(m0 / 100), np.log(c0 / 1e3), np.log(m0 / 1e4)]
+    upper = [np.log(m0 * 100), np.log(c0 * 1e3), np.log(m0 * 100)]
+    if floor:
+        lower += [np.log(p.min() * 1e-6), -np.inf]
+        upper += [np.log(p.max()), np.inf]
+    starts = _grid_starts(f, logp, kw, m0, c0, g0, floor)
     best = None
-    for cs in (0.5, 1.0, 2.0):
-        for gs in (0.3, 1.0, 3.0):
-            theta = [np.log(m0), np.log(c0 * cs), np.log(g0 * gs)]
-            if floor:
-                base0, _ = _model(np.array(theta), f, kw, False)
-                theta += [np.log(p.min() * 0.5), float(np.mean(logp - np.log(base0)))]
-            try:
-                res = least_squares(_residuals, theta, args=(f, logp, kw, floor), method="lm",
-                                    x_scale=1.0, max_nfev=400 * len(theta))
-            except (ValueError, FloatingPointError):
-                continue
-            if np.all(np.isfinite(res.fun)) and (best is None or res.cost < best.cost):
-                best = res
+    for theta in starts:
+        res = least_squares(_residuals, np.clip(theta, lower, upper), bounds=(lower, upper),
+                            args=(f, logp, kw, floor), method="trf", max_nfev=100 * len(theta))
+        if np.all(np.isfinite(res.fun)) and (best is None or res.cost < best.cost):
+            best = res
     if best is None:
         raise NeurodataError("the spectrum fit did not converge from any start; check the band.")
     m, c, gamma = np.exp(best.x[:3])

@@ -22,8 +22,8 @@ from neurodata.field_theory._grid import (
     check_boundary,
     check_shape,
     check_spacing,
-    lattice_laplacian,
     laplacian_eigenvalues,
+    lattice_laplacian,
     sheet_coords,
 )
 from neurodata.field_theory._masses import NeuralMass, linearise
@@ -44,9 +44,14 @@ def lattice_rhs(mass: NeuralMass, x, coupling: float, boundary: str):
            [ 0.,  1.,  0.]])
     """
     dx = mass.rhs(x)
-    src = np.tensordot(mass.source_weights(), x, axes=(0, 0))
+    weights = mass.coupling_source
+    if len(weights) == 1:
+        (name, w), = weights.items()
+        src = w * x[mass.state_names.index(name)]
+    else:
+        src = np.tensordot(mass.source_weights(), x, axes=(0, 0))
     t = mass.state_names.index(mass.coupling_target)
-    dx[t] = dx[t] + coupling * lattice_laplacian(src, boundary)
+    dx[t] = dx[t] + coupling * lattice_laplacian(np.ascontiguousarray(src), boundary)
     return dx
 
 
@@ -101,13 +106,25 @@ def _check_step(mass: NeuralMass, shape, coupling: float, spacing: float, bounda
             f"solve_spectral."
         )
     if np.max(growth) > 1.0:
-        fastest = float(np.max(np.abs(eig)))
         raise UnstableDynamicsError(
             f"dt={dt} is too large for the Heun integrator: the fastest lattice mode "
-            f"(|s| = {fastest:.4g} 1/s) grows by {np.max(growth):.6f} per step. Use dt <= "
-            f"{1.0 / fastest:.3g} s."
+            f"(|s| = {np.max(np.abs(eig)):.4g} 1/s) grows by {np.max(growth):.6f} per step. "
+            f"Use dt < {_heun_dt_limit(eig.ravel(), dt):.4g} s."
         )
     return lin.fixed_point
+
+
+def _heun_dt_limit(eig: np.ndarray, dt: float) -> float:
+    """The largest step at which no mode grows under Heun (bisection below ``dt``)."""
+    lo, hi = 0.0, dt
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        z = eig * mid
+        if np.max(np.abs(1 + z + z**2 / 2)) > 1.0:
+            hi = mid
+        else:
+            lo = mid
+    return lo
 
 
 def _initial_state(mass: NeuralMass, initial: Any, shape, x0: np.ndarray) -> np.ndarray:
@@ -197,7 +214,7 @@ def simulate_lattice(
                              f"got dt={dt}, duration={duration}, record_every={record_every}.")
     x0 = _check_step(mass, shape, float(coupling), a, boundary, dt)
     state = _initial_state(mass, initial, shape, x0)
-    n_steps = int(round(duration / dt))
+    n_steps = round(duration / dt)
     record_every = int(record_every)
     rng = np.random.default_rng(random_state)
     frames = [state.copy()]

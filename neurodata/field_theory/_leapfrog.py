@@ -32,8 +32,8 @@ from neurodata.field_theory._grid import (
     check_boundary,
     check_shape,
     field_array,
-    lattice_laplacian,
     laplacian_eigenvalues,
+    lattice_laplacian,
     sheet_coords,
     spacing_from_coords,
 )

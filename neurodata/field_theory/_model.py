@@ -105,7 +105,7 @@ class CorticalFieldModel:
         """The equipartition spectrum of the fitted field (``noise`` 1 if it was not fitted)."""
         p = self._check_fitted()
         noise = p.noise if np.isfinite(p.noise) else 1.0
-        kw = {}
+        kw: dict[str, Any] = {}
         if self.shape is not None:
             kw = dict(shape=self.shape, boundary=self.boundary or "periodic",
                       laplacian=self.laplacian, fs=fs)
@@ -120,5 +120,5 @@ class CorticalFieldModel:
         noise = p.noise if np.isfinite(p.noise) else 1.0
         return solve_spectral(np.zeros(shape), m=p.m, c=p.c, gamma=p.gamma, eta=p.eta,
                               spacing=self.spacing or 1.0, boundary=self.boundary or "periodic",
-                              dt=dt, n_steps=int(round(duration / dt)), laplacian=self.laplacian,
+                              dt=dt, n_steps=round(duration / dt), laplacian=self.laplacian,
                               noise=noise, random_state=random_state, progress=progress)
