@@ -160,42 +160,24 @@ def ou_modes(phi, vel, coef, z, out_phi, out_vel):
 def laplacian5(u, bc):
     """Unscaled five-point Laplacian of a 2D array (real or complex) under boundary ``bc``."""
     nx, ny = u.shape
-    out = np.empty_like(u)
-    zero = u[0, 0] * 0
+    out = np.zeros_like(u)
+    zero = np.zeros(ny, dtype=u.dtype)
     for i in range(nx):
-        for j in range(ny):
-            c = u[i, j]
-            if i > 0:
-                up = u[i - 1, j]
-            elif bc == 0:
-                up = u[nx - 1, j]
-            elif bc == 1:
-                up = c
-            else:
-                up = zero
-            if i < nx - 1:
-                dn = u[i + 1, j]
-            elif bc == 0:
-                dn = u[0, j]
-            elif bc == 1:
-                dn = c
-            else:
-                dn = zero
-            if j > 0:
-                lf = u[i, j - 1]
-            elif bc == 0:
-                lf = u[i, ny - 1]
-            elif bc == 1:
-                lf = c
-            else:
-                lf = zero
-            if j < ny - 1:
-                rt = u[i, j + 1]
-            elif bc == 0:
-                rt = u[i, 0]
-            elif bc == 1:
-                rt = c
-            else:
-                rt = zero
-            out[i, j] = up + dn + lf + rt - 4 * c
+        if i > 0:
+            cm = u[i - 1]
+        elif bc == 0:
+            cm = u[nx - 1]
+        elif bc == 1:
+            cm = u[0]
+        else:
+            cm = zero
+        if i < nx - 1:
+            cp = u[i + 1]
+        elif bc == 0:
+            cp = u[0]
+        elif bc == 1:
+            cp = u[nx - 1]
+        else:
+            cp = zero
+        _row_update(out[i], u[i], cm, cp, -4.0, 0.0, 1.0, ny, bc)
     return out
