@@ -65,7 +65,7 @@ class NeuralMass:
         return asdict(self)  # type: ignore[call-overload]
 
     def source_weights(self) -> np.ndarray:
-        """The read-out ``w`` such that the coupling source is ``w . x``."""
+        """The read-out weights ``w``: the coupling source is their dot product with the state."""
         w = np.zeros(self.n_states)
         for name, weight in self.coupling_source.items():
             w[self.state_names.index(name)] = weight
