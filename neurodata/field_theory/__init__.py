@@ -11,6 +11,7 @@ from __future__ import annotations
 from neurodata.field_theory._continuum import (
     FieldParameters,
     continuum_limit,
+    coupled_field_operators,
     klein_gordon_dispersion,
     lattice_dispersion,
     lattice_eigenvalues,
@@ -50,6 +51,7 @@ __all__ = [
     "WilsonCowan",
     "cfl_limit",
     "continuum_limit",
+    "coupled_field_operators",
     "discrete_energy",
     "equipartition_psd",
     "equipartition_spectrum",

@@ -174,6 +174,33 @@ def continuum_limit(mass: NeuralMass, coupling: float, spacing: float = 1.0) -> 
     return FieldParameters(m=float(np.sqrt(m2)), c=float(np.sqrt(c2)), gamma=gamma, eta=eta)
 
 
+def coupled_field_operators(mass: NeuralMass, coupling: float, spacing: float = 1.0):
+    """The coupled first-order field equations ``dx/dt = J x + D lap x`` of the continuum limit.
+
+    ``x`` is the deviation of all the mass's states from the fixed point, ``J`` the mass's
+    Jacobian and ``D = kappa a^2 B`` the diffusion matrix of the coupling.  For a two-state
+    mass, eliminating one state (Cayley-Hamilton) leaves the damped Klein-Gordon equation
+    of :func:`continuum_limit` for each component: the E and I populations are two real
+    Klein-Gordon fields coupled through their first derivatives.
+
+    Returns
+    -------
+    (J, D) : tuple of ndarray
+
+    Examples
+    --------
+    >>> from neurodata.field_theory import LinearOscillator
+    >>> jac, diff = coupled_field_operators(LinearOscillator(omega0=2.0, gamma=0.5), 4.0, 0.5)
+    >>> jac, diff
+    (array([[ 0. ,  1. ],
+           [-4. , -0.5]]), array([[0., 0.],
+           [1., 0.]]))
+    """
+    a = check_spacing(spacing)
+    lin = linearise(mass)
+    return lin.jacobian, float(coupling) * a**2 * lin.coupling
+
+
 def lattice_eigenvalues(
     mass: NeuralMass,
     shape: tuple[int, int],

@@ -13,6 +13,7 @@ from neurodata.field_theory import (
     StuartLandau,
     WilsonCowan,
     continuum_limit,
+    coupled_field_operators,
     klein_gordon_dispersion,
     lattice_dispersion,
     lattice_eigenvalues,
@@ -114,3 +115,14 @@ def test_field_parameters_dispersion_is_consistent():
     s = klein_gordon_dispersion(np.array([0.0, 4.0]), p)
     assert np.allclose(np.abs(s) ** 2, [25.0, 41.0])
     assert np.allclose(-2 * s.real, 6.0)
+
+
+def test_coupled_field_operators_give_the_klein_gordon_dispersion():
+    # continuum plane waves of dx/dt = J x + D lap x have exactly the Klein-Gordon s(k)
+    mass, kappa, a = WilsonCowan(), 150.0, 0.5
+    jac, diff = coupled_field_operators(mass, kappa, a)
+    p = continuum_limit(mass, kappa, a)
+    for k2 in (0.0, 1.0, 30.0, 400.0):
+        s = np.linalg.eigvals(jac - k2 * diff)
+        kg = klein_gordon_dispersion(k2, p)
+        assert np.min(np.abs(s - kg)) < 1e-10 * abs(kg)
