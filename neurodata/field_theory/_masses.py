@@ -42,7 +42,27 @@ def _sigmoid(x):
 
 
 class NeuralMass:
-    """Base class: subclasses define ``state_names``, ``rhs`` and the coupling defaults."""
+    """Base class of the neural masses.
+
+    Subclasses (frozen dataclasses of their parameters) define ``state_names``, ``rhs``
+    (vectorised over trailing axes, complex-safe), ``initial_guess`` for the fixed-point
+    search, and the class attributes ``coupling_target``, ``coupling_source`` (read-out
+    weights by state), ``noise_target`` and ``observable``.
+
+    Examples
+    --------
+    >>> from dataclasses import dataclass
+    >>> @dataclass(frozen=True)
+    ... class Leaky(NeuralMass):
+    ...     rate: float = 10.0
+    ...     state_names = ("u", "w")
+    ...     coupling_target, coupling_source = "w", {"u": 1.0}
+    ...     noise_target, observable = "w", "u"
+    ...     def rhs(self, x):
+    ...         return np.stack([x[1] - self.rate * x[0], -x[0] - x[1]])
+    >>> np.round(linearise(Leaky()).eigenvalues.real, 3)
+    array([-1.113, -9.887])
+    """
 
     state_names: ClassVar[tuple[str, ...]] = ()
     coupling_target: ClassVar[str] = ""
@@ -275,6 +295,13 @@ class Linearisation:
         ``B``: the linearised lattice is ``dx/dt = J x + kappa B L x``.
     eigenvalues : ndarray
         Eigenvalues of ``J``, none with positive real part.
+
+    Examples
+    --------
+    >>> lin = linearise(LinearOscillator(omega0=3.0, gamma=1.0))
+    >>> lin.fixed_point, lin.coupling
+    (array([0., 0.]), array([[0., 0.],
+           [1., 0.]]))
     """
 
     fixed_point: np.ndarray

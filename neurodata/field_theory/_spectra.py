@@ -139,7 +139,14 @@ def equipartition_spectrum(
 
 def equipartition_psd(f, *, m, c, gamma, noise=1.0, eta=0.0, spacing=1.0, shape=None,
                       boundary="periodic", laplacian="lattice", fs=None, sites=None) -> np.ndarray:
-    """:func:`equipartition_spectrum` as a plain array (no labels), for fitting loops."""
+    """:func:`equipartition_spectrum` as a plain array (no labels), for fitting loops.
+
+    Examples
+    --------
+    >>> p = equipartition_psd(np.array([10.0]), m=1.0, c=1.0, gamma=1.0, shape=(4, 4))
+    >>> p.shape
+    (1,)
+    """
     m, c, gamma, eta, sigma = (float(v) for v in (m, c, gamma, eta, noise))
     if not gamma > 0 or c <= 0 or m < 0 or sigma < 0:
         raise NeurodataError("the equipartition spectrum needs gamma > 0, c > 0, m >= 0 and "
