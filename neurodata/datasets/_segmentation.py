@@ -55,7 +55,7 @@ def _check(shape, n_neurons, n_splits, n_merges) -> None:
 
 
 def make_filament_segmentation(shape: tuple[int, int, int] = (40, 128, 128), n_neurons: int = 4,
-                               *, radius: float = 2.0, n_splits: int = 1, n_merges: int = 1,
+                               *, radius: float = 2.5, n_splits: int = 1, n_merges: int = 1,
                                n_false_positives: int = 1, n_small: int = 1,
                                random_state=None) -> xr.Dataset:
     """Tubes along random smooth curves as GT, and a prediction with planted errors.
@@ -123,7 +123,7 @@ def make_filament_segmentation(shape: tuple[int, int, int] = (40, 128, 128), n_n
         pred[gt[k] > 0] = ids[k]
         kinds[int(ids[k])] = "neuron"
     for j, k in enumerate(split):
-        cut = int(len(curves[k]) * rng.uniform(0.35, 0.65))
+        cut = int(len(curves[k]) * rng.uniform(0.4, 0.6))
         second = _tube(curves[k][cut:], radius, shape) & (gt[k] > 0)
         second &= ~_tube(curves[k][:cut], radius, shape)
         pred[second] = ids[n_neurons + j]

@@ -1,0 +1,172 @@
+"""Time and memory of neurodata's FISBe metrics against the FISBe authors' evaluation.
+
+Two volume pairs:
+
+* ``fisbe``: the FISBe-sized benchmark of ../shared/data/README.md, built from
+  the real 385 x 685 x 686 prediction ``R14A02-20180905_65_A6.hdf``: GT channel
+  k is ``pred == k+1`` shifted by one voxel along x (k = 0..4), and channel 4
+  also gets the part of channel 2 with z < 150.  The reference took 464 s and
+  18 GB peak there; do not run it on a shared machine (``--reference-on-fisbe``
+  forces it).
+* ``synthetic``: a 128 x 256 x 256 pair from ``make_filament_segmentation``
+  (6 GT neurons, 6 predictions: one split, one merge); reference about 15 s.
+
+Each implementation runs in its own fresh process, so that its peak resident
+memory (``ru_maxrss``, inputs included) is its own.  With ``--reference
+CHECKOUT --reference-python PY`` the reference (Kainmueller-Lab
+evaluate-instance-segmentation) runs beside ours on the same arrays, values
+are compared, and ratios are printed; without it, ratios are against the
+recorded reference figures.
+
+Usage::
+
+    PYTHONPATH=$PWD python benchmarks/bench_fisbe.py --pair synthetic \
+        --reference ../scratch/evalinstseg --reference-python ../scratch/refvenv/bin/python
+    PYTHONPATH=$PWD python benchmarks/bench_fisbe.py --pair fisbe
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("NEURODATA_SHARED_DATA", ROOT.parent / "shared" / "data"))
+HDF = SHARED / "fisbe" / "R14A02-20180905_65_A6.hdf"
+DRIVER = ROOT / "benchmarks" / "fisbe_reference_driver.py"
+RECORDED = {"fisbe": (464.0, 18e3), "synthetic": (15.0, None)}   # seconds, peak MB
+FIELDS = ("S", "avF1", "C", "clDiceTP", "tp", "FS", "FM", "num_gt", "num_pred", "TP_05")
+
+
+def build_pair(name: str, hdf: Path = HDF) -> tuple[np.ndarray, np.ndarray]:
+    """The benchmark's (gt, pred) arrays."""
+    if name == "synthetic":
+        from neurodata.datasets import make_filament_segmentation
+
+        ds = make_filament_segmentation((128, 256, 256), n_neurons=6, n_splits=1, n_merges=1,
+                                        n_false_positives=0, n_small=0, random_state=0)
+        return ds.gt.values, ds.pred.values
+    import h5py
+
+    with h5py.File(hdf, "r") as f:
+        pred = f["volumes/gmm_label_cleaned"][...]
+    gt = np.zeros((5, *pred.shape), dtype=np.uint8)
+    for k in range(5):
+        gt[k, :, :, 1:] = pred[:, :, :-1] == k + 1
+    gt[4, :150] |= gt[2, :150]
+    return gt, pred
+
+
+def worker(pair: str, out: Path, rm: int | None, hdf: Path) -> None:
+    """Run neurodata once on a pair in this (fresh) process; write JSON."""
+    from neurodata.segmentation import fisbe_metrics
+
+    gt, pred = build_pair(pair, hdf)
+    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    t0 = time.perf_counter()
+    res = fisbe_metrics(gt, pred, remove_small_components=rm)
+    seconds = time.perf_counter() - t0
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    row = res.to_dict()
+    row["gt_skel_coverage"] = res.gt_coverage.values.tolist()
+    out.write_text(json.dumps({"seconds": seconds, "maxrss_mb": peak, "inputs_mb": base,
+                               "input_bytes_mb": (gt.nbytes + pred.nbytes) / 2**20,
+                               "metrics": row}, default=float))
+
+
+def run_ours(pair: str, rm: int | None, hdf: Path) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "ours.json"
+        env = dict(os.environ, PYTHONPATH=str(ROOT))
+        subprocess.run([sys.executable, __file__, "--worker", "--pair", pair, "--out", str(out),
+                        "--rm", str(rm or 0), "--hdf", str(hdf)], check=True, env=env)
+        return json.loads(out.read_text())
+
+
+def run_reference(pair: str, rm: int | None, hdf: Path, checkout: str, python: str) -> dict:
+    gt, pred = build_pair(pair, hdf)
+    with tempfile.TemporaryDirectory(dir=os.environ.get("BENCH_TMP")) as tmp:
+        case = Path(tmp) / f"{pair}.npz"
+        np.savez(case, gt=gt, pred=pred)
+        del gt, pred
+        out = Path(tmp) / "ref.json"
+        subprocess.run([python, str(DRIVER), checkout, str(out), str(rm or "none"), str(case)],
+                       check=True)
+        return json.loads(out.read_text())["cases"][pair]
+
+
+def compare(ours: dict, ref: dict) -> list[str]:
+    diffs = [f for f in FIELDS if abs(float(ours[f]) - float(ref[f])) > 1e-6]
+    for th, (tp, fp, fn) in ref["TP_FP_FN_per_th"].items():
+        if (ours[f"TP_{th}"], ours[f"FP_{th}"], ours[f"FN_{th}"]) != (tp, fp, fn):
+            diffs.append(f"TP/FP/FN@{th}")
+    cov_o, cov_r = np.asarray(ours["gt_skel_coverage"]), np.asarray(ref["gt_skel_coverage"])
+    if cov_o.shape != cov_r.shape or np.abs(cov_o - cov_r).max(initial=0) > 1e-6:
+        diffs.append("gt_skel_coverage")
+    return diffs
+
+
+def report(pair: str, rm: int | None, ours: dict, ref: dict | None) -> None:
+    m = ours["metrics"]
+    print(f"\n== {pair} pair, remove_small_components={rm} ==")
+    print("neurodata: %.2f s, peak RSS %.0f MB (inputs %.0f MB of arrays, RSS %.0f MB after "
+          "building them)" % (ours["seconds"], ours["maxrss_mb"], ours["input_bytes_mb"],
+                               ours["inputs_mb"]))
+    print("  " + ", ".join(f"{f}={m[f]:.6g}" if isinstance(m[f], float) else f"{f}={m[f]}"
+                           for f in FIELDS))
+    if ref is not None:
+        print("reference: %.2f s, peak RSS %.0f MB" % (ref["seconds"], ref["maxrss_mb"]))
+        diffs = compare(m, ref)
+        print("values: " + ("identical (ints exact, floats within 1e-6)" if not diffs
+                            else "DIFFER in " + ", ".join(diffs)))
+        print("ratio: %.1fx faster, %.1fx less peak memory (measured side by side)"
+              % (ref["seconds"] / ours["seconds"], ref["maxrss_mb"] / ours["maxrss_mb"]))
+    sec, mb = RECORDED[pair]
+    line = f"vs recorded reference: {sec / ours['seconds']:.1f}x faster than {sec:.0f} s"
+    if mb:
+        line += f", {mb / ours['maxrss_mb']:.1f}x less memory than {mb / 1e3:.0f} GB"
+    print(line)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--pair", choices=["fisbe", "synthetic", "both"], default="both")
+    ap.add_argument("--hdf", type=Path, default=HDF)
+    ap.add_argument("--rm", type=int, default=800, help="small-component size (0: none)")
+    ap.add_argument("--reference", help="checkout of evaluate-instance-segmentation")
+    ap.add_argument("--reference-python", default=sys.executable)
+    ap.add_argument("--reference-on-fisbe", action="store_true",
+                    help="also run the reference on the full volume (18 GB, ~8 min)")
+    ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--out", type=Path, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    rm = args.rm or None
+    if args.worker:
+        worker(args.pair, args.out, rm, args.hdf)
+        return
+    pairs = ["synthetic", "fisbe"] if args.pair == "both" else [args.pair]
+    for pair in pairs:
+        if pair == "fisbe" and not args.hdf.exists():
+            print(f"skipping the FISBe pair: {args.hdf} not found")
+            continue
+        ours = run_ours(pair, rm, args.hdf)
+        ref = None
+        if args.reference and (pair == "synthetic" or args.reference_on_fisbe):
+            ref = run_reference(pair, rm, args.hdf, args.reference, args.reference_python)
+        elif args.reference:
+            print("not running the reference on the full FISBe volume (18 GB peak); "
+                  "pass --reference-on-fisbe on a machine of your own")
+        report(pair, rm, ours, ref)
+
+
+if __name__ == "__main__":
+    main()
