@@ -35,6 +35,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -72,13 +73,18 @@ def worker(pair: str, out: Path, rm: int | None, hdf: Path) -> None:
 
     gt, pred = build_pair(pair, hdf)
     base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     res = fisbe_metrics(gt, pred, remove_small_components=rm)
-    seconds = time.perf_counter() - t0
+    seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    tracemalloc.start()                  # second, traced run: memory the call allocates
+    fisbe_metrics(gt, pred, remove_small_components=rm)
+    traced = tracemalloc.get_traced_memory()[1] / 2**20
+    tracemalloc.stop()
     row = res.to_dict()
     row["gt_skel_coverage"] = res.gt_coverage.values.tolist()
-    out.write_text(json.dumps({"seconds": seconds, "maxrss_mb": peak, "inputs_mb": base,
+    out.write_text(json.dumps({"seconds": seconds, "cpu_seconds": cpu, "maxrss_mb": peak, "inputs_mb": base,
+                               "traced_peak_mb": traced,
                                "input_bytes_mb": (gt.nbytes + pred.nbytes) / 2**20,
                                "metrics": row}, default=float))
 
@@ -118,18 +124,19 @@ def compare(ours: dict, ref: dict) -> list[str]:
 def report(pair: str, rm: int | None, ours: dict, ref: dict | None) -> None:
     m = ours["metrics"]
     print(f"\n== {pair} pair, remove_small_components={rm} ==")
-    print("neurodata: %.2f s, peak RSS %.0f MB (inputs %.0f MB of arrays, RSS %.0f MB after "
-          "building them)" % (ours["seconds"], ours["maxrss_mb"], ours["input_bytes_mb"],
-                               ours["inputs_mb"]))
+    print(f"neurodata: {ours['seconds']:.2f} s wall ({ours['cpu_seconds']:.2f} s CPU), peak RSS "
+          f"{ours['maxrss_mb']:.0f} MB (inputs: {ours['input_bytes_mb']:.0f} MB of arrays, RSS "
+          f"{ours['inputs_mb']:.0f} MB after building them; traced peak of the call "
+          f"{ours['traced_peak_mb']:.0f} MB)")
     print("  " + ", ".join(f"{f}={m[f]:.6g}" if isinstance(m[f], float) else f"{f}={m[f]}"
                            for f in FIELDS))
     if ref is not None:
-        print("reference: %.2f s, peak RSS %.0f MB" % (ref["seconds"], ref["maxrss_mb"]))
+        print(f"reference: {ref['seconds']:.2f} s, peak RSS {ref['maxrss_mb']:.0f} MB")
         diffs = compare(m, ref)
         print("values: " + ("identical (ints exact, floats within 1e-6)" if not diffs
                             else "DIFFER in " + ", ".join(diffs)))
-        print("ratio: %.1fx faster, %.1fx less peak memory (measured side by side)"
-              % (ref["seconds"] / ours["seconds"], ref["maxrss_mb"] / ours["maxrss_mb"]))
+        print(f"ratio: {ref['seconds'] / ours['seconds']:.1f}x faster, "
+              f"{ref['maxrss_mb'] / ours['maxrss_mb']:.1f}x less peak memory (side by side)")
     sec, mb = RECORDED[pair]
     line = f"vs recorded reference: {sec / ours['seconds']:.1f}x faster than {sec:.0f} s"
     if mb:

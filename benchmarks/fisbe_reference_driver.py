@@ -63,7 +63,7 @@ def main() -> None:
         dicts.append(m)
         names.append(name)
         flags.append(partly)
-    cpt, prt, comb = aggregate_and_report(dicts, names, np.array(flags, dtype=bool))
+    _, _, comb = aggregate_and_report(dicts, names, np.array(flags, dtype=bool))
     avs, inst = comb
     gen = inst["general"]
     out["dataset"] = dict(

@@ -102,7 +102,7 @@ def make_filament_segmentation(shape: tuple[int, int, int] = (40, 128, 128), n_n
     >>> sorted(set(ds.pred_kind.values.tolist()))
     ['false_positive', 'merge', 'neuron', 'small', 'split']
     """
-    shape = tuple(int(s) for s in shape)
+    shape = (int(shape[0]), int(shape[1]), int(shape[2])) if len(shape) == 3 else tuple(shape)
     _check(shape, n_neurons, n_splits, n_merges)
     rng = np.random.default_rng(random_state)
     margin = radius + 1.0
@@ -130,8 +130,8 @@ def make_filament_segmentation(shape: tuple[int, int, int] = (40, 128, 128), n_n
         kinds[int(ids[n_neurons + j])] = "split"
     for a, b in merge:
         d = np.linalg.norm(curves[a][:, None, :] - curves[b][None, ::4, :], axis=2)
-        i, j = np.unravel_index(np.argmin(d), d.shape)
-        bridge = np.linspace(curves[a][i], curves[b][4 * j], 50)
+        ia, ib = np.unravel_index(np.argmin(d), d.shape)
+        bridge = np.linspace(curves[a][ia], curves[b][4 * ib], 50)
         pred[_tube(bridge, radius, shape) | (pred == ids[b])] = ids[a]
         kinds[int(ids[a])] = "merge"
         kinds.pop(int(ids[b]), None)

@@ -23,9 +23,9 @@ def _pool(results: list[FisbeResult]) -> FisbeSummary:
         f1 = np.where(denom > 0, 2 * tp / denom, 0.0)
     table["F1"] = ("threshold", f1)
     covs = [r.gt_coverage.values.astype(np.float32) for r in results]
-    cov = np.concatenate(covs) if covs else np.zeros(0, np.float32)
-    volume = np.concatenate([np.full(c.size, i) for i, c in enumerate(covs)]) if covs else []
-    gt_ids = np.concatenate([r.gt_coverage.gt.values for r in results]) if covs else []
+    cov = np.concatenate(covs)
+    volume = np.concatenate([np.full(c.size, i) for i, c in enumerate(covs)])
+    gt_ids = np.concatenate([r.gt_coverage.gt.values for r in results])
     coverage = xr.DataArray(cov, dims="instance", name="gt_coverage",
                             coords={"volume": ("instance", volume), "gt": ("instance", gt_ids)})
     c = float(np.mean(cov)) if cov.size else float("nan")

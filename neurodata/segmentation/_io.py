@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import h5py
 import numpy as np
@@ -37,11 +38,14 @@ def _read_hdf(path: Path, key: str | None) -> np.ndarray:
         return np.asarray(f[key][...])
 
 
-def _zarr_arrays(group) -> list[str]:
+def _zarr_arrays(group: Any) -> list[str]:
     names: list[str] = []
-    for name, node in group.members(max_depth=None):
-        if hasattr(node, "shape") and hasattr(node, "dtype"):
-            names.append(name)
+    if hasattr(group, "members"):                       # zarr 3
+        for name, node in group.members(max_depth=None):
+            if hasattr(node, "shape") and hasattr(node, "dtype"):
+                names.append(name)
+    else:                                               # zarr 2
+        group.visititems(lambda n, obj: names.append(n) if hasattr(obj, "dtype") else None)
     return names
 
 
@@ -49,7 +53,7 @@ def _read_zarr(path: Path, key: str | None) -> np.ndarray:
     import zarr
 
     try:
-        node = zarr.open(str(path), mode="r")
+        node: Any = zarr.open(str(path), mode="r")
     except Exception as err:  # zarr raises several unrelated types here
         raise FileFormatError(f"cannot open {path} as zarr: {err}") from err
     if hasattr(node, "shape") and key is None:

@@ -7,8 +7,8 @@ increasing label value, from 1 upwards; background is 0.  A label whose voxels
 are disconnected stays one instance.
 
 Nothing here copies a full volume in a wide integer type: label counts and
-overlap checks run over slabs of z-planes, bounding boxes come from
-:func:`scipy.ndimage.find_objects`, and the instance id of a voxel is looked
+overlap checks run over slabs of z-planes (only their nonzero voxels are
+gathered, for counts and bounding boxes alike), and the instance id of a voxel is looked
 up through a table only at the (few) voxels that are asked for.
 """
 
@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import xarray as xr
-from scipy import ndimage as ndi
 
 from neurodata.errors import ShapeError
 
@@ -156,43 +155,61 @@ class Instances:
         return out
 
 
-def _count_labels(ch: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
-    """Present nonzero label values, their voxel counts, and the maximum value."""
+def _group_extents(keys: np.ndarray, coords: list[np.ndarray], n: int) -> np.ndarray:
+    """(n, 3, 2) min/max of each coordinate per key in 0..n-1 (empty: max < min)."""
+    ext = np.empty((n, 3, 2), dtype=np.int64)
+    ext[:, :, 0] = np.iinfo(np.int64).max
+    ext[:, :, 1] = -1
+    for a, c in enumerate(coords):
+        np.minimum.at(ext[:, a, 0], keys, c)
+        np.maximum.at(ext[:, a, 1], keys, c)
+    return ext
+
+
+def _scan_channel(ch: np.ndarray) -> tuple[np.ndarray, np.ndarray, list]:
+    """Present nonzero labels, their voxel counts and bounding boxes, in one pass.
+
+    Only the nonzero voxels of each slab of z-planes are looked at, so sparse
+    neurons cost little more than one read of the channel.
+    """
     top = int(ch.max())
     if top >= 2**63:
         raise ShapeError(f"labels up to {top} do not fit int64; relabel the volume first.")
-    if top == 0:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64), 0
-    if top <= DENSE_MAX:
-        counts = np.zeros(top + 1, dtype=np.int64)
-        for sl in _slabs(ch.shape):
-            counts += np.bincount(ch[sl].ravel().astype(np.intp, copy=False), minlength=top + 1)
+    dense = top <= DENSE_MAX
+    plane, width = ch.shape[1] * ch.shape[2], ch.shape[2]
+    counts = np.zeros(top + 1 if dense else 0, dtype=np.int64)
+    ext = _group_extents(np.zeros(0, np.intp), [np.zeros(0)] * 3, top + 1 if dense else 0)
+    merged: dict[int, list] = {}
+    for sl in _slabs(ch.shape) if top else ():
+        flat = ch[sl].reshape(-1)
+        idx = np.flatnonzero(flat)
+        if idx.size == 0:
+            continue
+        vals = flat[idx]
+        z, rem = np.divmod(idx, plane)
+        coords = [z + sl.start, *np.divmod(rem, width)]
+        if dense:
+            keys = vals.astype(np.intp)
+            counts += np.bincount(keys, minlength=top + 1)
+            part = _group_extents(keys, coords, top + 1)
+            ext[:, :, 0] = np.minimum(ext[:, :, 0], part[:, :, 0])
+            ext[:, :, 1] = np.maximum(ext[:, :, 1], part[:, :, 1])
+            continue
+        uniq, inv = np.unique(vals, return_inverse=True)
+        part = _group_extents(inv, coords, uniq.size)
+        for v, n, e in zip(uniq.tolist(), np.bincount(inv).tolist(), part):
+            old = merged.get(v)
+            merged[v] = [n, e] if old is None else [old[0] + n, np.stack(
+                [np.minimum(old[1][:, 0], e[:, 0]), np.maximum(old[1][:, 1], e[:, 1])], 1)]
+    if dense:
         labels = np.flatnonzero(counts[1:]) + 1
-        return labels, counts[labels], top
-    merged: dict[int, int] = {}
-    for sl in _slabs(ch.shape):
-        vals, cnts = np.unique(ch[sl], return_counts=True)
-        for v, n in zip(vals.tolist(), cnts.tolist()):
-            merged[v] = merged.get(v, 0) + n
-    merged.pop(0, None)
-    labels = np.array(sorted(merged), dtype=ch.dtype)
-    return labels, np.array([merged[v] for v in labels.tolist()], dtype=np.int64), top
-
-
-def _boxes(ch: np.ndarray, chan: _Channel, labels: np.ndarray, top: int) -> list:
-    if labels.size == 0:
-        return []
-    if top <= DENSE_MAX:
-        found = ndi.find_objects(ch, max_label=top)
-        return [found[int(v) - 1] for v in labels]
-    # huge label values: number this channel densely (uint32) just for the boxes
-    dense = np.empty(ch.shape, dtype=np.uint32)
-    order = np.arange(1, labels.size + 1, dtype=np.uint32)
-    for sl in _slabs(ch.shape):
-        vals = ch[sl]
-        pos = np.clip(np.searchsorted(labels, vals), 0, labels.size - 1)
-        dense[sl] = np.where(labels[pos] == vals, order[pos], 0)
-    return list(ndi.find_objects(dense, max_label=labels.size))
+        counts, ext = counts[labels], ext[labels]
+    else:
+        labels = np.array(sorted(merged), dtype=np.int64)
+        counts = np.array([merged[v][0] for v in labels.tolist()], dtype=np.int64)
+        ext = np.array([merged[v][1] for v in labels.tolist()]).reshape(-1, 3, 2)
+    boxes = [tuple(slice(int(lo), int(hi) + 1) for lo, hi in e) for e in ext]
+    return labels.astype(np.int64), counts, boxes
 
 
 def index_instances(vol: np.ndarray, min_size: int | None = None) -> Instances:
@@ -212,11 +229,16 @@ def index_instances(vol: np.ndarray, min_size: int | None = None) -> Instances:
     >>> index_instances(vol, min_size=1).label.tolist()
     [7, 1]
     """
-    chans, channel, label, size, boxes = [], [], [], [], []
+    chans: list[_Channel] = []
+    channel: list[np.ndarray] = []
+    label: list[np.ndarray] = []
+    size: list[np.ndarray] = []
+    boxes: list[tuple[slice, ...]] = []
     offset, removed = 0, 0
     for c in range(vol.shape[0]):
         ch = vol[c]
-        labels, counts, top = _count_labels(ch)
+        labels, counts, found = _scan_channel(ch)
+        top = int(labels.max()) if labels.size else 0
         keep = counts > min_size if min_size else np.ones(labels.size, bool)
         removed += int((~keep).sum())
         labels, counts = labels[keep], counts[keep]
@@ -225,11 +247,10 @@ def index_instances(vol: np.ndarray, min_size: int | None = None) -> Instances:
         if top <= DENSE_MAX:
             lut = np.zeros(top + 1, dtype=np.int64)
             lut[labels] = ids
-        chan = _Channel(labels=labels, ids=ids, lut=lut)
-        chans.append(chan)
-        boxes.extend(_boxes(ch, chan, labels, top))
+        chans.append(_Channel(labels=labels, ids=ids, lut=lut))
+        boxes.extend(b for b, k in zip(found, keep) if k)
         channel.append(np.full(labels.size, c, dtype=np.int64))
-        label.append(labels.astype(np.int64))
+        label.append(labels)
         size.append(counts)
         offset += labels.size
     return Instances(channel=np.concatenate(channel), label=np.concatenate(label),

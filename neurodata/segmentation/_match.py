@@ -137,6 +137,11 @@ def many_to_many(loc: Localization, threshold: float, overlaps: bool) -> dict[in
     p as |skel(h) & avail(p)| / |skel(h)| (the latest score counts; a pair at or
     below the threshold is withdrawn).  All of it runs on skeleton voxel ids.
 
+    As in the reference, re-scoring g's candidates removes only the
+    predictions matched to g, not the GT masks already consumed from each
+    candidate: a pair withdrawn after its prediction was matched elsewhere can
+    come back when g is matched again.
+
     Examples
     --------
     >>> from neurodata.segmentation._localize import Localization

@@ -57,7 +57,7 @@ def instance_skeletons(vol: np.ndarray, inst: Instances, *, progress: bool = Fal
     >>> vol = np.zeros((1, 5, 5, 9), np.uint8)
     >>> vol[0, 1:4, 1:4, 1:8] = 1          # a 3 x 3 x 7 bar
     >>> (z, y, x), = instance_skeletons(vol, index_instances(vol))
-    >>> sorted(set(zip(z.tolist(), y.tolist()))), x.min(), x.max()
+    >>> sorted(set(zip(z.tolist(), y.tolist()))), int(x.min()), int(x.max())
     ([(2, 2)], 2, 6)
     """
     shape = vol.shape[1:]
