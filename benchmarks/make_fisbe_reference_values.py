@@ -51,6 +51,7 @@ def main() -> None:
             complete = run(refpython, checkout, rm, [paths[n] for n in COMPLETE])
             for case in every["cases"].values():
                 case.pop("seconds")
+                case.pop("cpu_seconds")
                 case.pop("maxrss_mb")
             result[f"rm_{rm}"] = {"cases": every["cases"], "dataset_mixed": every["dataset"],
                                   "dataset_complete": complete["dataset"]}

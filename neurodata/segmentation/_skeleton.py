@@ -6,17 +6,17 @@ as :func:`skimage.morphology.skeletonize` does it for 3D input) decides on each
 voxel from its 3x3x3 neighbourhood and visits voxels in raster order, which a
 sub-box preserves.  So thinning the instance's mask inside its bounding box
 padded by one voxel gives exactly the full-volume skeleton, at a fraction of
-the cost; each instance is thinned once and its centerline kept as voxel
-coordinates.
+the cost; each instance is thinned once (by :mod:`._thinning`, which visits
+only object voxels) and its centerline kept as voxel coordinates.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from skimage.morphology import skeletonize
 from tqdm.auto import tqdm
 
 from neurodata.segmentation._labels import Instances
+from neurodata.segmentation._thinning import thin_coordinates
 
 __all__ = ["instance_skeletons", "padded_box"]
 
@@ -66,6 +66,6 @@ def instance_skeletons(vol: np.ndarray, inst: Instances, *, progress: bool = Fal
         box = padded_box(inst.boxes[i], shape)
         c = int(inst.channel[i])
         mask = vol[c][box] == np.asarray(inst.label[i]).astype(vol.dtype)
-        zyx = np.nonzero(skeletonize(mask))
+        zyx = thin_coordinates(mask)
         out.append(tuple((a + s.start).astype(np.intp) for a, s in zip(zyx, box)))
     return out
