@@ -43,3 +43,30 @@ def test_box_skeleton_touching_the_volume_border() -> None:
 def test_padded_box_is_clipped() -> None:
     box = padded_box((slice(0, 3), slice(5, 10), slice(2, 4)), (3, 10, 5), pad=2)
     assert box == (slice(0, 3), slice(3, 10), slice(0, 5))
+
+
+def random_shapes(seed: int, n: int):
+    from scipy import ndimage as ndi
+
+    rng = np.random.default_rng(seed)
+    for _ in range(n):
+        shape = tuple(int(s) for s in rng.integers(1, 12, 3))
+        mask = rng.random(shape) < rng.uniform(0.05, 0.7)
+        if rng.random() < 0.5:
+            mask = ndi.binary_dilation(mask, iterations=int(rng.integers(1, 3)))
+        yield mask
+    yield np.ones((6, 7, 8), bool)
+    yield np.ones((1, 9, 9), bool)                  # one plane: four sweep directions
+
+
+def test_numba_thinning_equals_scikit_image() -> None:
+    from neurodata.segmentation._thinning import HAVE_NUMBA, thin_coordinates
+
+    if not HAVE_NUMBA:
+        pytest.skip("numba is not installed; thinning falls back to scikit-image")
+    shapes = list(random_shapes(0, 80))
+    ds = make_filament_segmentation((20, 40, 40), radius=3.0, random_state=8)
+    shapes += [g > 0 for g in ds.gt.values]
+    for mask in shapes:
+        expected = np.stack(np.nonzero(skeletonize(mask)))
+        np.testing.assert_array_equal(np.stack(thin_coordinates(mask)), expected)
