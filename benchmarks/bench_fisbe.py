@@ -19,7 +19,10 @@ memory (``ru_maxrss``, inputs included) is its own.  With ``--reference
 CHECKOUT --reference-python PY`` the reference (Kainmueller-Lab
 evaluate-instance-segmentation) runs beside ours on the same arrays, values
 are compared, and ratios are printed; without it, ratios are against the
-recorded reference figures.
+recorded reference figures.  The reference's Python needs numpy, scipy,
+scikit-image<0.25, h5py, tifffile, toml, natsort, zarr and matplotlib (a
+separate virtual environment).  Wall times on a loaded machine are inflated;
+CPU times are printed beside them.
 
 Usage::
 
