@@ -11,6 +11,7 @@ from neurodata.datasets._samples import (
     reference_file,
     sample_path,
 )
+from neurodata.datasets._segmentation import make_filament_segmentation
 
 __all__ = [
     "cache_dir",
@@ -18,6 +19,7 @@ __all__ = [
     "list_samples",
     "load_sample",
     "make_calcium_imaging",
+    "make_filament_segmentation",
     "make_poisson_population",
     "reference_file",
     "sample_path",
