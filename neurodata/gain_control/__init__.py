@@ -42,11 +42,6 @@ from neurodata.gain_control._objective import (
 
 __all__ = [
     "adaptation_effects",
-    "preferred_orientation",
-    "preferred_orientation_shift",
-    "response_covariance",
-    "response_equalization",
-    "response_extrema",
     "calibrate_alpha",
     "check_stability",
     "coding_objective",
@@ -55,6 +50,11 @@ __all__ = [
     "objective_gradient",
     "optimal_gains",
     "optimize_gains",
+    "preferred_orientation",
+    "preferred_orientation_shift",
+    "response_covariance",
+    "response_equalization",
+    "response_extrema",
     "ring_network",
     "simulate",
     "steady_state",

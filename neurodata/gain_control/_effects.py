@@ -145,12 +145,13 @@ def response_covariance(responses: xr.DataArray, ensemble: xr.DataArray) -> xr.D
     """
     r = _curves(responses)
     theta, prob = _unpack_ensemble(ensemble)
-    if not np.allclose(r["stimulus_orientation"].values, theta):
+    got = np.asarray(r["stimulus_orientation"].values, dtype=float)
+    if got.shape != theta.shape or not np.allclose(got, theta):
         raise ShapeError("responses must be evaluated at the ensemble's stimulus orientations.")
     x = r.transpose("unit", "stimulus_orientation").values
     dev = x - (x @ prob)[:, None]
     cov = (dev * prob) @ dev.T
-    coords = {"unit": r["unit"].values, "other_unit": r["unit"].values}
+    coords: dict[str, object] = {"unit": r["unit"].values, "other_unit": r["unit"].values}
     if "preferred_orientation" in r.coords:
         pref = r["preferred_orientation"].values
         coords |= {"preferred_orientation": ("unit", pref),
