@@ -15,6 +15,7 @@ population adaptation effects of Benucci, Saleem & Carandini (2013).
 
 from __future__ import annotations
 
+from neurodata.gain_control._benucci import BENUCCI_DIMS, benucci_format, check_benucci
 from neurodata.gain_control._effects import (
     adaptation_effects,
     preferred_orientation,
@@ -22,6 +23,11 @@ from neurodata.gain_control._effects import (
     response_covariance,
     response_equalization,
     response_extrema,
+)
+from neurodata.gain_control._fit import (
+    AdaptiveGainModel,
+    fit_adaptation_model,
+    predict_adaptation,
 )
 from neurodata.gain_control._network import (
     check_stability,
@@ -41,15 +47,21 @@ from neurodata.gain_control._objective import (
 )
 
 __all__ = [
+    "BENUCCI_DIMS",
+    "AdaptiveGainModel",
     "adaptation_effects",
+    "benucci_format",
     "calibrate_alpha",
+    "check_benucci",
     "check_stability",
     "coding_objective",
     "equalizing_gains",
     "feedforward_drive",
+    "fit_adaptation_model",
     "objective_gradient",
     "optimal_gains",
     "optimize_gains",
+    "predict_adaptation",
     "preferred_orientation",
     "preferred_orientation_shift",
     "response_covariance",

@@ -1,0 +1,268 @@
+"""Fitting the gain-control model to population adaptation data (Benucci format).
+
+The model's free parameters are the feedforward tuning concentration
+``tuning_kappa``, the recurrent strength ``recurrent_strength`` and the recurrent
+width ``recurrent_kappa``; the adapter probability is part of the experimental
+design and is given.  For each parameter set the network's gains are the
+optimal gains for the uniform and for the biased ensemble (over the
+orientations presented), the tuning curves are normalised per model neuron by
+the peak of the uniform-condition curve and averaged within the same
+preferred-orientation bins as the data, exactly as the data were.  The
+parameters minimise the squared difference to every session's data
+(:func:`scipy.optimize.least_squares`, several starts).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+from scipy.optimize import least_squares
+from tqdm.auto import tqdm
+
+from neurodata.errors import NeurodataError, UnstableDynamicsError
+from neurodata.gain_control._benucci import BENUCCI_DIMS, CONDITIONS, benucci_format, check_benucci
+from neurodata.gain_control._effects import adaptation_effects
+from neurodata.gain_control._network import (
+    _drive,
+    _steady,
+    _unpack_network,
+    ring_network,
+    stimulus_ensemble,
+)
+from neurodata.gain_control._objective import optimal_gains, optimize_gains
+from neurodata.gain_control._validation import PERIOD, wrap_orientation
+
+__all__ = ["AdaptiveGainModel", "fit_adaptation_model", "predict_adaptation"]
+
+PARAMETERS = ("tuning_kappa", "recurrent_strength", "recurrent_kappa")
+DEFAULT_BOUNDS = ((0.2, 0.0, 0.2), (12.0, 0.9, 30.0))
+
+
+def _predict_array(params, centres, closed, p_adapter, n_model_units, gain_site,
+                   normalization="mean"):
+    kappa, strength, kappa_w = (float(p) for p in params)
+    net = ring_network(n_model_units, tuning_kappa=kappa, recurrent_strength=strength,
+                       recurrent_kappa=kappa_w)
+    w, phi, _, baseline = _unpack_network(net)
+    n_k = closed.size - 1
+    uniform = stimulus_ensemble(n_k).assign_coords(stimulus_orientation=closed[:-1])
+    biased = uniform.copy(data=np.where(np.isclose(wrap_orientation(closed[:-1]), 0.0),
+                                        p_adapter, (1 - p_adapter) / (n_k - 1)))
+    if not np.isclose(biased.sum(), 1.0):
+        raise NeurodataError("the adapter (0 deg relative) must be one of the presented orientations.")
+    solver = optimal_gains if gain_site == "input" else optimize_gains
+    kwargs = {} if gain_site == "input" else {"gain_site": gain_site}
+    h = _drive(phi, closed, kappa, baseline)
+    curves = np.stack([_steady(w, solver(net, ens, **kwargs).values, h, gain_site)
+                       for ens in (uniform, biased)], axis=-1)  # unit, stimulus, condition
+    ref = curves[:, :-1, 0]  # the closed grid repeats -90 as +90
+    scale = ref.max(axis=1) if normalization == "max" else ref.mean(axis=1)
+    curves = curves / scale[:, None, None]
+    step = centres[1] - centres[0]
+    b = np.round((wrap_orientation(phi) - centres[0]) / step).astype(int) % (centres.size - 1)
+    sums = np.zeros((centres.size - 1, *curves.shape[1:]))
+    np.add.at(sums, b, curves)
+    counts = np.bincount(b, minlength=centres.size - 1)
+    if np.any(counts == 0):
+        raise NeurodataError(f"n_model_units={n_model_units} leaves some preferred-orientation "
+                             f"bins without model neurons; use more model units.")
+    binned = sums / counts[:, None, None]
+    return np.concatenate([binned, binned[:1]], axis=0)
+
+
+def predict_adaptation(tuning_kappa: float = 2.0, recurrent_strength: float = 0.4,
+                       recurrent_kappa: float = 4.0, *, p_adapter: float = 0.3,
+                       n_model_units: int = 60, n_bins: int = 13, n_stimuli: int = 21,
+                       gain_site: str = "input", normalization: str = "mean") -> xr.DataArray:
+    """Model prediction in Benucci format (without the session dimension).
+
+    Examples
+    --------
+    >>> pred = predict_adaptation()
+    >>> pred.dims
+    ('preferred_orientation', 'stimulus_orientation', 'condition')
+    >>> float(pred.sel(condition="uniform").isel(stimulus_orientation=slice(0, -1))
+    ...       .mean("stimulus_orientation").std()) < 1e-12   # every uniform curve averages 1
+    True
+    """
+    centres = np.linspace(-PERIOD / 2, PERIOD / 2, int(n_bins))
+    closed = np.linspace(-PERIOD / 2, PERIOD / 2, int(n_stimuli))
+    arr = _predict_array((tuning_kappa, recurrent_strength, recurrent_kappa), centres, closed,
+                         p_adapter, n_model_units, gain_site, normalization)
+    return _label_prediction(arr, centres, closed).assign_coords(normalization=normalization)
+
+
+def _label_prediction(arr, centres, closed) -> xr.DataArray:
+    return xr.DataArray(arr, dims=BENUCCI_DIMS[1:], name="prediction",
+                        coords={"preferred_orientation": centres,
+                                "stimulus_orientation": closed, "condition": list(CONDITIONS)})
+
+
+def _starts(init, n_starts, rng, lo, hi):
+    first = np.clip(np.asarray((2.0, 0.4, 4.0) if init is None else init, dtype=float), lo, hi)
+    draws = [np.exp(rng.uniform(np.log(np.maximum(lo, 1e-2)), np.log(hi))) for _ in
+             range(max(int(n_starts) - 1, 0))]
+    return [first, *[np.clip(d, lo, hi) for d in draws]]
+
+
+def fit_adaptation_model(data, *, p_adapter: float, n_model_units: int = 60, init=None,
+                         n_starts: int = 4, bounds=DEFAULT_BOUNDS, gain_site: str = "input",
+                         random_state=None, progress: bool = False) -> xr.Dataset:
+    """Fit tuning width, recurrent strength and recurrent width to Benucci-format data.
+
+    Parameters
+    ----------
+    data : xarray.DataArray or xarray.Dataset
+        Benucci-format responses (see :func:`check_benucci`).
+    p_adapter : float
+        Probability of the adapter in the biased ensemble (experimental design).
+    n_model_units : int
+        Resolution of the model ring.
+    init : sequence of 3 floats, optional
+        First start (default: the model defaults 2.0, 0.4, 4.0); further starts
+        are drawn log-uniformly within ``bounds``.
+    n_starts : int
+        Number of starts; the lowest cost wins.
+    bounds : (lower, upper)
+        Bounds on (tuning_kappa, recurrent_strength, recurrent_kappa).
+    random_state : int or numpy.random.Generator, optional
+    progress : bool
+        Show a progress bar over starts.
+
+    Returns
+    -------
+    xarray.Dataset
+        ``estimate(parameter)``, ``stderr(parameter)`` (from the Jacobian at the
+        optimum), ``prediction(preferred_orientation, stimulus_orientation,
+        condition)``, ``rmse`` and ``r2`` (against the session mean).
+
+    Examples
+    --------
+    >>> from neurodata.datasets import make_adaptation_experiment
+    >>> ds = make_adaptation_experiment(2, n_units=80, n_trials=300, random_state=0)
+    >>> fit = fit_adaptation_model(ds, p_adapter=0.3, n_starts=1)
+    >>> bool(abs(fit.estimate.sel(parameter="recurrent_strength") - 0.4) < 0.1)
+    True
+    """
+    arr = check_benucci(data)
+    if not 0 < p_adapter < 1:
+        raise NeurodataError(f"p_adapter must be in (0, 1); got {p_adapter}.")
+    norm = str(arr["normalization"].values)
+    centres = arr["preferred_orientation"].values.astype(float)
+    closed = arr["stimulus_orientation"].values.astype(float)
+    y = arr.values
+    mask = np.isfinite(y)
+    lo, hi = (np.asarray(b, dtype=float) for b in bounds)
+
+    def resid(x):
+        try:
+            pred = _predict_array(x, centres, closed, p_adapter, n_model_units, gain_site, norm)
+        except UnstableDynamicsError:
+            return np.full(int(mask.sum()), 1e3)
+        return (np.broadcast_to(pred, y.shape) - y)[mask]
+
+    rng = np.random.default_rng(random_state)
+    best = None
+    for x0 in tqdm(_starts(init, n_starts, rng, lo, hi), desc="fit starts", disable=not progress):
+        res = least_squares(resid, x0, bounds=(lo, hi), x_scale="jac", xtol=1e-10, ftol=1e-12)
+        if best is None or res.cost < best.cost:
+            best = res
+    assert best is not None
+    dof = max(int(mask.sum()) - len(PARAMETERS), 1)
+    cov = np.linalg.pinv(best.jac.T @ best.jac) * (2 * best.cost / dof)
+    pred = _predict_array(best.x, centres, closed, p_adapter, n_model_units, gain_site, norm)
+    mean = np.nanmean(y, axis=0)
+    ok = np.isfinite(mean)
+    r2 = 1 - np.sum((mean - pred)[ok] ** 2) / np.sum((mean[ok] - mean[ok].mean()) ** 2)
+    return xr.Dataset(
+        {"estimate": ("parameter", best.x), "stderr": ("parameter", np.sqrt(np.diag(cov))),
+         "prediction": _label_prediction(pred, centres, closed).assign_coords(normalization=norm),
+         "rmse": float(np.sqrt(2 * best.cost / mask.sum())), "r2": float(r2)},
+        coords={"parameter": list(PARAMETERS)},
+        attrs={"p_adapter": float(p_adapter), "n_model_units": int(n_model_units),
+               "gain_site": gain_site, "nfev": int(best.nfev)},
+    )
+
+
+class AdaptiveGainModel:
+    """Gain-control model fitted to population adaptation data.
+
+    A thin estimator around :func:`fit_adaptation_model`.  ``fit`` accepts
+    Benucci-format data or recordings aligned to stimulus presentations
+    (``(trial, unit)`` DataArrays, converted with :func:`benucci_format`).
+
+    Parameters
+    ----------
+    p_adapter : float
+        Probability of the adapter in the biased ensemble.
+    adapter : float
+        Adapter orientation in degrees (for ``(trial, unit)`` recordings).
+    n_model_units, n_starts, gain_site, random_state, progress
+        See :func:`fit_adaptation_model`.
+
+    Attributes
+    ----------
+    params_ : dict
+        Fitted ``tuning_kappa``, ``recurrent_strength``, ``recurrent_kappa``.
+    result_ : xarray.Dataset
+        Output of :func:`fit_adaptation_model`.
+    network_ : xarray.Dataset
+        The fitted ring network.
+    data_ : xarray.DataArray
+        The Benucci-format data that were fitted.
+
+    Examples
+    --------
+    >>> from neurodata.datasets import make_adaptation_trials
+    >>> rec = make_adaptation_trials(300, n_trials=400, random_state=1)
+    >>> model = AdaptiveGainModel(p_adapter=0.3, n_starts=1).fit(rec)
+    >>> sorted(model.params_)
+    ['recurrent_kappa', 'recurrent_strength', 'tuning_kappa']
+    """
+
+    def __init__(self, p_adapter: float = 0.3, *, adapter: float = 0.0, n_model_units: int = 60,
+                 n_starts: int = 4, gain_site: str = "input", random_state=None,
+                 progress: bool = False):
+        self.p_adapter = p_adapter
+        self.adapter = adapter
+        self.n_model_units = n_model_units
+        self.n_starts = n_starts
+        self.gain_site = gain_site
+        self.random_state = random_state
+        self.progress = progress
+
+    def _as_benucci(self, x) -> xr.DataArray:
+        is_benucci = isinstance(x, xr.Dataset) or (
+            isinstance(x, xr.DataArray) and "session" in x.dims)
+        return check_benucci(x) if is_benucci else benucci_format(x, adapter=self.adapter)
+
+    def fit(self, X, y=None) -> AdaptiveGainModel:
+        """Fit the model; ``X`` is Benucci-format data or (trial, unit) recordings."""
+        self.data_ = self._as_benucci(X)
+        self.result_ = fit_adaptation_model(
+            self.data_, p_adapter=self.p_adapter, n_model_units=self.n_model_units,
+            n_starts=self.n_starts, gain_site=self.gain_site, random_state=self.random_state,
+            progress=self.progress)
+        self.params_ = {p: float(self.result_.estimate.sel(parameter=p)) for p in PARAMETERS}
+        self.network_ = ring_network(self.n_model_units, **self.params_)
+        return self
+
+    def predict(self) -> xr.DataArray:
+        """The fitted model's Benucci-format prediction."""
+        return self.result_["prediction"]
+
+    def score(self, X, y=None) -> float:
+        """R^2 of the prediction against the session-mean of ``X``."""
+        data = self._as_benucci(X)
+        pred = self.predict().sel(preferred_orientation=data.preferred_orientation,
+                                  stimulus_orientation=data.stimulus_orientation)
+        mean = data.mean("session")
+        ok = np.isfinite(mean.values)
+        resid = (mean - pred).values[ok]
+        return float(1 - np.sum(resid**2) / np.sum((mean.values[ok] - mean.values[ok].mean()) ** 2))
+
+    def effects(self, **kwargs) -> xr.Dataset:
+        """:func:`adaptation_effects` of the fitted network."""
+        kwargs.setdefault("p_adapter", self.p_adapter)
+        kwargs.setdefault("gain_site", self.gain_site)
+        return adaptation_effects(self.network_, **kwargs)
