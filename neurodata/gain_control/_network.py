@@ -53,6 +53,16 @@ def _von_mises(delta_deg: np.ndarray, kappa: float) -> np.ndarray:
     return np.exp(kappa * (np.cos(np.deg2rad(2.0 * delta_deg)) - 1.0))
 
 
+def ring_preferred(n: int) -> np.ndarray:
+    """Preferred orientations ``-90 + 180 k / n`` of a ring of ``n`` units."""
+    return -PERIOD / 2 + PERIOD * np.arange(n) / n
+
+
+def _ring_weights(phi: np.ndarray, strength: float, kappa_w: float) -> np.ndarray:
+    profile = _von_mises(phi[:, None] - phi[None, :], kappa_w)
+    return strength * profile / profile.sum(axis=1, keepdims=True)
+
+
 def ring_network(
     n_units: int = 60,
     *,
@@ -117,10 +127,9 @@ def ring_network(
             raise NeurodataError(f"{name} must be a finite non-negative concentration; got {val}.")
     if baseline < 0 or not np.isfinite(baseline):
         raise NeurodataError(f"baseline must be a finite non-negative drive; got {baseline}.")
-    phi = -PERIOD / 2 + PERIOD * np.arange(n) / n
+    phi = ring_preferred(n)
     if weights is None:
-        profile = _von_mises(phi[:, None] - phi[None, :], recurrent_kappa)
-        w = recurrent_strength * profile / profile.sum(axis=1, keepdims=True)
+        w = _ring_weights(phi, recurrent_strength, recurrent_kappa)
         strength, kw = float(recurrent_strength), float(recurrent_kappa)
     else:
         w = np.array(weights, dtype=float)
