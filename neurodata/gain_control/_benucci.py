@@ -134,7 +134,8 @@ def _session(responses: xr.DataArray, adapter: float, n_bins: int, normalization
     code = k * 2 + c
     counts = np.bincount(code, minlength=2 * n_k)
     if np.any(counts == 0):
-        raise NeurodataError("every stimulus orientation must be presented in both conditions.")
+        raise NeurodataError("every stimulus orientation must be presented in both conditions; "
+                             "some were never shown. Record more trials or merge sessions.")
     onehot = np.zeros((code.size, 2 * n_k))
     onehot[np.arange(code.size), code] = 1.0
     means = (onehot.T @ x / counts[:, None]).reshape(n_k, 2, -1).transpose(2, 0, 1)  # unit,k,c

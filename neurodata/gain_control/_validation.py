@@ -77,7 +77,8 @@ def check_periodic_grid(values, name: str) -> np.ndarray:
     if np.any(step <= 0) or not np.allclose(step, step[0], rtol=1e-6, atol=1e-9):
         raise ShapeError(
             f"{name} must be evenly spaced and increasing (degrees); got steps "
-            f"{np.unique(np.round(step, 6))[:5].tolist()}. Resample onto an even grid."
+            f"{np.unique(np.round(step, 6))[:5].tolist()}. Give orientations in degrees on an "
+            f"even grid around the circle."
         )
     span = arr[-1] - arr[0]
     if not np.isclose(span, PERIOD, atol=1e-6):
