@@ -100,7 +100,7 @@ def test_bad_recordings_raise_clear_errors():
         benucci_format(rad)
     # half the circle only
     half = rec.isel(trial=np.flatnonzero(abs(rec.stimulus_orientation.values) < 45))
-    with pytest.raises(ShapeError, match="evenly spaced|span one orientation period"):
+    with pytest.raises(ShapeError, match=r"evenly spaced|span one orientation period"):
         benucci_format(half)
     typo = rec.assign_coords(condition=("trial", np.where(rec.condition == "biased", "biassed",
                                                           "uniform")))
