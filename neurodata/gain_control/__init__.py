@@ -45,6 +45,14 @@ from neurodata.gain_control._objective import (
     optimal_gains,
     optimize_gains,
 )
+from neurodata.gain_control._plot import (
+    plot_benucci,
+    plot_covariances,
+    plot_extrema,
+    plot_gains,
+    plot_preferred_shift,
+    plot_tuning_curves,
+)
 
 __all__ = [
     "BENUCCI_DIMS",
@@ -61,6 +69,12 @@ __all__ = [
     "objective_gradient",
     "optimal_gains",
     "optimize_gains",
+    "plot_benucci",
+    "plot_covariances",
+    "plot_extrema",
+    "plot_gains",
+    "plot_preferred_shift",
+    "plot_tuning_curves",
     "predict_adaptation",
     "preferred_orientation",
     "preferred_orientation_shift",
