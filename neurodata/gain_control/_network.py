@@ -262,7 +262,16 @@ def _effective_weights(w: np.ndarray, g: np.ndarray, gain_site: str) -> np.ndarr
     return w if gain_site == "input" else g[:, None] * w
 
 
-def _spectral_abscissa(w_eff: np.ndarray) -> float:
+def _spectral_abscissa(w_eff: np.ndarray, w: np.ndarray | None = None,
+                       g: np.ndarray | None = None) -> float:
+    """Largest real part of the eigenvalues of ``w_eff`` (= ``w`` or ``diag(g) w``).
+
+    For a symmetric ``w`` the spectrum is real and ``diag(g) w`` is similar to
+    the symmetric ``G^1/2 w G^1/2``, so a symmetric eigensolver suffices.
+    """
+    if w is not None and np.array_equal(w, w.T):
+        s = np.ones(w.shape[0]) if g is None else np.sqrt(g)
+        return float(np.linalg.eigvalsh(s[:, None] * w * s[None, :])[-1])
     return float(np.max(np.linalg.eigvals(w_eff).real))
 
 
@@ -288,7 +297,8 @@ def check_stability(network: xr.Dataset, gains=None, *, gain_site: str = "input"
     w, _, _, _ = _unpack_network(network)
     g = np.ones(w.shape[0]) if gains is None else as_unit_vector(gains, w.shape[0], "gains",
                                                                    positive=True)
-    abscissa = _spectral_abscissa(_effective_weights(w, g, gain_site))
+    abscissa = _spectral_abscissa(_effective_weights(w, g, gain_site), w,
+                                  g if gain_site == "total" else None)
     if abscissa >= 1.0 - 1e-12:
         mat = "W" if gain_site == "input" else "G W"
         raise UnstableDynamicsError(

@@ -261,7 +261,7 @@ def optimize_gains(network: xr.Dataset, ensemble: xr.DataArray, *,
 
     def fun(x):
         g = np.exp(x)
-        if gain_site == "total" and _spectral_abscissa(g[:, None] * w) >= 1.0:
+        if gain_site == "total" and _spectral_abscissa(g[:, None] * w, w, g) >= 1.0:
             return np.inf, np.zeros(n)
         activity, grad = _activity_and_grad(w, h, prob, g, gain_site)
         return -x.sum() + a * activity, -1.0 + a * grad * g
