@@ -141,8 +141,8 @@ def make_adaptation_experiment(
     -------
     xarray.Dataset
         ``responses(session, preferred_orientation, stimulus_orientation,
-        condition)``, ``n_units(session, preferred_orientation)`` and scalar
-        ground-truth variables ``true_tuning_kappa``,
+        condition)``, ``n_units(session, preferred_orientation)``,
+        ``unit_preference(session, unit)`` and scalar ground-truth variables ``true_tuning_kappa``,
         ``true_recurrent_strength``, ``true_recurrent_kappa``, ``p_adapter``.
 
     Examples
@@ -160,10 +160,9 @@ def make_adaptation_experiment(
         recurrent_kappa=recurrent_kappa, n_model_units=n_model_units, random_state=rng)
         for _ in range(int(n_sessions))]
     data = benucci_format(sessions, adapter=0.0)
-    return xr.Dataset(
-        {"responses": data, "true_tuning_kappa": float(tuning_kappa),
-         "true_recurrent_strength": float(recurrent_strength),
-         "true_recurrent_kappa": float(recurrent_kappa), "p_adapter": float(p_adapter)},
-        attrs={"description": "synthetic Benucci-format adaptation experiment "
-                              "(neurodata.datasets.make_adaptation_experiment)"},
-    )
+    truth = {"true_tuning_kappa": float(tuning_kappa),
+             "true_recurrent_strength": float(recurrent_strength),
+             "true_recurrent_kappa": float(recurrent_kappa), "p_adapter": float(p_adapter)}
+    return data.assign(truth).assign_attrs(
+        description="synthetic Benucci-format adaptation experiment "
+                    "(neurodata.datasets.make_adaptation_experiment)")

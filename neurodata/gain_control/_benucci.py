@@ -20,7 +20,10 @@ stimulus_orientation, condition)``:
 
 :func:`benucci_format` builds it from one or more recordings aligned to
 stimulus presentations, ``(trial, unit)`` responses with ``stimulus_orientation``
-and ``condition`` coordinates on ``trial``.
+and ``condition`` coordinates on ``trial``, and returns it as the ``responses``
+variable of a Dataset that also keeps each unit's estimated preferred
+orientation (``unit_preference``).  Functions that take Benucci-format data
+accept the DataArray alone or that Dataset.
 """
 
 from __future__ import annotations
@@ -157,11 +160,11 @@ def _session(responses: xr.DataArray, adapter: float, n_bins: int, normalization
         binned = sums / n_in[:, None, None]
     binned = np.concatenate([binned, binned[:1]], axis=0)  # close the preferred circle
     binned = np.concatenate([binned, binned[:, :1]], axis=1)  # close the stimulus circle
-    return binned, np.append(n_in, n_in[0]), closed, centres
+    return binned, np.append(n_in, n_in[0]), closed, centres, wrap_orientation(pref)
 
 
 def benucci_format(responses, *, adapter: float = 0.0, n_bins: int = 13,
-                   normalization: str = "mean") -> xr.DataArray:
+                   normalization: str = "mean") -> xr.Dataset:
     """Convert recordings aligned to stimulus presentations into Benucci format.
 
     Parameters
@@ -182,17 +185,20 @@ def benucci_format(responses, *, adapter: float = 0.0, n_bins: int = 13,
 
     Returns
     -------
-    xarray.DataArray
+    xarray.Dataset
         ``responses(session, preferred_orientation, stimulus_orientation,
-        condition)`` with coordinate ``n_units(session, preferred_orientation)``.
-        Preferred orientations are estimated from each unit's uniform-condition
-        curve (circular mean of the doubled angle).
+        condition)`` (the Benucci array), ``n_units(session,
+        preferred_orientation)``, and ``unit_preference(session, unit)``: each
+        unit's preferred orientation relative to the adapter, estimated from its
+        uniform-condition curve (circular mean of the doubled angle), NaN-padded
+        where a session has fewer units.  :func:`fit_adaptation_model` uses the
+        unit preferences to model which orientations each bin really holds.
 
     Examples
     --------
     >>> from neurodata.datasets import make_adaptation_trials
     >>> rec = make_adaptation_trials(50, n_trials=200, random_state=0)
-    >>> benucci_format(rec).shape
+    >>> benucci_format(rec).responses.shape
     (1, 13, 21, 2)
     """
     sessions = responses if isinstance(responses, list | tuple) else [responses]
@@ -206,12 +212,17 @@ def benucci_format(responses, *, adapter: float = 0.0, n_bins: int = 13,
     grids = {tuple(np.round(p[2], 6)) for p in parts}
     if len(grids) > 1:
         raise ShapeError("every session must present the same set of stimulus orientations.")
-    _, _, closed, centres = parts[0]
-    return xr.DataArray(
-        np.stack([p[0] for p in parts]), dims=BENUCCI_DIMS, name="responses",
+    _, _, closed, centres, _ = parts[0]
+    n_max = max(p[4].size for p in parts)
+    prefs = np.full((len(parts), n_max), np.nan)
+    for i, p in enumerate(parts):
+        prefs[i, : p[4].size] = p[4]
+    return xr.Dataset(
+        {"responses": (BENUCCI_DIMS, np.stack([p[0] for p in parts])),
+         "n_units": (("session", "preferred_orientation"), np.stack([p[1] for p in parts])),
+         "unit_preference": (("session", "unit"), prefs)},
         coords={"session": np.arange(len(parts)), "preferred_orientation": centres,
                 "stimulus_orientation": closed, "condition": list(CONDITIONS),
-                "n_units": (("session", "preferred_orientation"), np.stack([p[1] for p in parts])),
                 "normalization": normalization},
         attrs={"adapter": float(adapter)},
     )

@@ -19,7 +19,7 @@ import xarray as xr
 from scipy.optimize import least_squares
 from tqdm.auto import tqdm
 
-from neurodata.errors import NeurodataError, UnstableDynamicsError
+from neurodata.errors import NeurodataError, ShapeError, UnstableDynamicsError
 from neurodata.gain_control._benucci import BENUCCI_DIMS, CONDITIONS, benucci_format, check_benucci
 from neurodata.gain_control._effects import adaptation_effects
 from neurodata.gain_control._network import (
@@ -38,8 +38,8 @@ PARAMETERS = ("tuning_kappa", "recurrent_strength", "recurrent_kappa")
 DEFAULT_BOUNDS = ((0.2, 0.0, 0.2), (12.0, 0.9, 30.0))
 
 
-def _predict_array(params, centres, closed, p_adapter, n_model_units, gain_site,
-                   normalization="mean"):
+def _model_curves(params, closed, p_adapter, n_model_units, gain_site):
+    """Tuning curves (unit, stimulus, condition) of the ring adapted to both ensembles."""
     kappa, strength, kappa_w = (float(p) for p in params)
     phi = ring_preferred(n_model_units)
     w = _ring_weights(phi, strength, kappa_w)
@@ -63,20 +63,58 @@ def _predict_array(params, centres, closed, p_adapter, n_model_units, gain_site,
                            coords={"stimulus_orientation": grid})
         gains = [optimize_gains(net, e, gain_site=gain_site).values
                  for e in (ens, ens.copy(data=biased))]
-    curves = np.stack([_steady(w, g, h, gain_site) for g in gains], axis=-1)
-    ref = curves[:, :-1, 0]  # the closed grid repeats -90 as +90
-    scale = ref.max(axis=1) if normalization == "max" else ref.mean(axis=1)
-    curves = curves / scale[:, None, None]
+    return np.stack([_steady(w, g, h, gain_site) for g in gains], axis=-1)
+
+
+def _bin_index(pref, centres):
     step = centres[1] - centres[0]
-    b = np.round((wrap_orientation(phi) - centres[0]) / step).astype(int) % (centres.size - 1)
-    sums = np.zeros((centres.size - 1, *curves.shape[1:]))
-    np.add.at(sums, b, curves)
-    counts = np.bincount(b, minlength=centres.size - 1)
-    if np.any(counts == 0):
+    return np.round((wrap_orientation(pref) - centres[0]) / step).astype(int) % (centres.size - 1)
+
+
+def _design(centres, n_model_units, unit_prefs=None) -> tuple[np.ndarray, np.ndarray]:
+    """Matrices that turn model-neuron curves into Benucci bins.
+
+    ``interp`` (rows x model neurons) gives each row's curve as a linear
+    interpolation around the ring; ``weights`` (sessions, bins, rows) averages
+    rows within bins.  Without ``unit_prefs`` the rows are the model neurons
+    themselves (preferences spread evenly within each bin); with them, the rows
+    are the recorded units at their estimated preferred orientations.
+    """
+    phi = ring_preferred(n_model_units)
+    n_bins = centres.size - 1
+    if unit_prefs is None:
+        interp = np.eye(n_model_units)
+        sess = np.zeros(n_model_units, dtype=int)
+        b = _bin_index(phi, centres)
+        n_sessions = 1
+    else:
+        prefs = np.asarray(unit_prefs, dtype=float)
+        sess, col = np.nonzero(np.isfinite(prefs))
+        psi = wrap_orientation(prefs[sess, col])
+        pos = (psi - phi[0]) / (180.0 / n_model_units)
+        i0 = np.floor(pos).astype(int) % n_model_units
+        frac = pos - np.floor(pos)
+        interp = np.zeros((psi.size, n_model_units))
+        np.add.at(interp, (np.arange(psi.size), i0), 1 - frac)
+        np.add.at(interp, (np.arange(psi.size), (i0 + 1) % n_model_units), frac)
+        b = _bin_index(psi, centres)
+        n_sessions = prefs.shape[0]
+    weights = np.zeros((n_sessions, n_bins, sess.size))
+    weights[sess, b, np.arange(sess.size)] = 1.0
+    counts = weights.sum(axis=2, keepdims=True)
+    if unit_prefs is None and np.any(counts == 0):
         raise NeurodataError(f"n_model_units={n_model_units} leaves some preferred-orientation "
                              f"bins without model neurons; use more model units.")
-    binned = sums / counts[:, None, None]
-    return np.concatenate([binned, binned[:1]], axis=0)
+    return interp, np.divide(weights, counts, out=np.zeros_like(weights), where=counts > 0)
+
+
+def _binned(curves, interp, weights, normalization):
+    """Benucci array (sessions, bins + 1, stimuli, 2) from model curves and a design."""
+    rows = np.tensordot(interp, curves, axes=1)
+    ref = rows[:, :-1, 0]  # the closed grid repeats -90 as +90
+    scale = ref.max(axis=1) if normalization == "max" else ref.mean(axis=1)
+    binned = np.tensordot(weights, rows / scale[:, None, None], axes=1)
+    return np.concatenate([binned, binned[:, :1]], axis=1)
 
 
 def predict_adaptation(tuning_kappa: float = 2.0, recurrent_strength: float = 0.4,
@@ -96,8 +134,10 @@ def predict_adaptation(tuning_kappa: float = 2.0, recurrent_strength: float = 0.
     """
     centres = np.linspace(-PERIOD / 2, PERIOD / 2, int(n_bins))
     closed = np.linspace(-PERIOD / 2, PERIOD / 2, int(n_stimuli))
-    arr = _predict_array((tuning_kappa, recurrent_strength, recurrent_kappa), centres, closed,
-                         p_adapter, n_model_units, gain_site, normalization)
+    design = _design(centres, n_model_units)
+    curves = _model_curves((tuning_kappa, recurrent_strength, recurrent_kappa), closed,
+                           p_adapter, n_model_units, gain_site)
+    arr = _binned(curves, *design, normalization)[0]
     return _label_prediction(arr, centres, closed).assign_coords(normalization=normalization)
 
 
@@ -122,7 +162,14 @@ def fit_adaptation_model(data, *, p_adapter: float, n_model_units: int = 60, ini
     Parameters
     ----------
     data : xarray.DataArray or xarray.Dataset
-        Benucci-format responses (see :func:`check_benucci`).
+        Benucci-format responses (see :func:`check_benucci`).  When ``data`` is
+        the Dataset of :func:`benucci_format` (or
+        :func:`~neurodata.datasets.make_adaptation_experiment`), the estimated
+        preferred orientation of every unit (``unit_preference``) is used: the
+        model bin for a session averages model curves at those orientations
+        (linear interpolation around the ring), exactly as the data bin
+        averaged those units.  Otherwise preferences are taken as spread evenly
+        within each bin.
     p_adapter : float
         Probability of the adapter in the biased ensemble (experimental design).
     n_model_units : int
@@ -142,8 +189,11 @@ def fit_adaptation_model(data, *, p_adapter: float, n_model_units: int = 60, ini
     -------
     xarray.Dataset
         ``estimate(parameter)``, ``stderr(parameter)`` (from the Jacobian at the
-        optimum), ``prediction(preferred_orientation, stimulus_orientation,
-        condition)``, ``rmse`` and ``r2`` (against the session mean).
+        optimum; it ignores that units sampled into a bin share their deviation
+        across stimuli, so it is optimistic), ``prediction(preferred_orientation,
+        stimulus_orientation, condition)`` (the population-level model, unit
+        preferences spread evenly in each bin), ``fitted`` (the model values
+        compared with each session), ``rmse`` and ``r2`` of that comparison.
 
     Examples
     --------
@@ -160,16 +210,21 @@ def fit_adaptation_model(data, *, p_adapter: float, n_model_units: int = 60, ini
     norm = str(arr["normalization"].values)
     centres = arr["preferred_orientation"].values.astype(float)
     closed = arr["stimulus_orientation"].values.astype(float)
+    prefs = _unit_preferences(data, arr)
+    design = _design(centres, n_model_units, prefs)
     y = arr.values
     mask = np.isfinite(y)
     lo, hi = (np.asarray(b, dtype=float) for b in bounds)
 
+    def predict(x):
+        curves = _model_curves(x, closed, p_adapter, n_model_units, gain_site)
+        return np.broadcast_to(_binned(curves, *design, norm), y.shape)
+
     def resid(x):
         try:
-            pred = _predict_array(x, centres, closed, p_adapter, n_model_units, gain_site, norm)
+            return (predict(x) - y)[mask]
         except UnstableDynamicsError:
             return np.full(int(mask.sum()), 1e3)
-        return (np.broadcast_to(pred, y.shape) - y)[mask]
 
     rng = np.random.default_rng(random_state)
     best = None
@@ -180,18 +235,31 @@ def fit_adaptation_model(data, *, p_adapter: float, n_model_units: int = 60, ini
     assert best is not None
     dof = max(int(mask.sum()) - len(PARAMETERS), 1)
     cov = np.linalg.pinv(best.jac.T @ best.jac) * (2 * best.cost / dof)
-    pred = _predict_array(best.x, centres, closed, p_adapter, n_model_units, gain_site, norm)
-    mean = np.nanmean(y, axis=0)
-    ok = np.isfinite(mean)
-    r2 = 1 - np.sum((mean - pred)[ok] ** 2) / np.sum((mean[ok] - mean[ok].mean()) ** 2)
+    fitted = predict(best.x)
+    r2 = 1 - 2 * best.cost / np.sum((y[mask] - y[mask].mean()) ** 2)
+    population = _binned(_model_curves(best.x, closed, p_adapter, n_model_units, gain_site),
+                         *_design(centres, n_model_units), norm)[0]
     return xr.Dataset(
         {"estimate": ("parameter", best.x), "stderr": ("parameter", np.sqrt(np.diag(cov))),
-         "prediction": _label_prediction(pred, centres, closed).assign_coords(normalization=norm),
+         "prediction": _label_prediction(population, centres, closed),
+         "fitted": (BENUCCI_DIMS, np.array(fitted)),
          "rmse": float(np.sqrt(2 * best.cost / mask.sum())), "r2": float(r2)},
-        coords={"parameter": list(PARAMETERS)},
+        coords={"parameter": list(PARAMETERS), "session": arr["session"].values,
+                "normalization": norm},
         attrs={"p_adapter": float(p_adapter), "n_model_units": int(n_model_units),
-               "gain_site": gain_site, "nfev": int(best.nfev)},
+               "gain_site": gain_site, "unit_preferences_used": int(prefs is not None),
+               "nfev": int(best.nfev)},
     )
+
+
+def _unit_preferences(data, arr: xr.DataArray):
+    """Per-unit preferred orientations of a Benucci Dataset, if it has them."""
+    if not isinstance(data, xr.Dataset) or "unit_preference" not in data:
+        return None
+    prefs = data["unit_preference"]
+    if prefs.dims != ("session", "unit") or prefs.sizes["session"] != arr.sizes["session"]:
+        raise ShapeError("unit_preference must have dims ('session', 'unit') matching the data.")
+    return prefs.values
 
 
 class AdaptiveGainModel:
@@ -218,7 +286,7 @@ class AdaptiveGainModel:
         Output of :func:`fit_adaptation_model`.
     network_ : xarray.Dataset
         The fitted ring network.
-    data_ : xarray.DataArray
+    data_ : xarray.Dataset or xarray.DataArray
         The Benucci-format data that were fitted.
 
     Examples
@@ -241,10 +309,13 @@ class AdaptiveGainModel:
         self.random_state = random_state
         self.progress = progress
 
-    def _as_benucci(self, x) -> xr.DataArray:
+    def _as_benucci(self, x) -> xr.DataArray | xr.Dataset:
         is_benucci = isinstance(x, xr.Dataset) or (
             isinstance(x, xr.DataArray) and "session" in x.dims)
-        return check_benucci(x) if is_benucci else benucci_format(x, adapter=self.adapter)
+        if is_benucci:
+            check_benucci(x)
+            return x
+        return benucci_format(x, adapter=self.adapter)
 
     def fit(self, X, y=None) -> AdaptiveGainModel:
         """Fit the model; ``X`` is Benucci-format data or (trial, unit) recordings."""
@@ -258,12 +329,12 @@ class AdaptiveGainModel:
         return self
 
     def predict(self) -> xr.DataArray:
-        """The fitted model's Benucci-format prediction."""
+        """The fitted model's population-level Benucci-format prediction."""
         return self.result_["prediction"]
 
     def score(self, X, y=None) -> float:
-        """R^2 of the prediction against the session-mean of ``X``."""
-        data = self._as_benucci(X)
+        """R^2 of the population-level prediction against the session mean of ``X``."""
+        data = check_benucci(self._as_benucci(X))
         pred = self.predict().sel(preferred_orientation=data.preferred_orientation,
                                   stimulus_orientation=data.stimulus_orientation)
         mean = data.mean("session")

@@ -44,13 +44,15 @@ def test_units_are_normalised_by_their_uniform_mean(experiment):
     np.testing.assert_allclose(uniform.mean("stimulus_orientation"), 1.0, rtol=1e-12)
     # max normalisation instead makes every unit peak at 1, so bins peak at or below 1
     rec = make_adaptation_trials(40, n_trials=300, random_state=2)
-    peak = benucci_format(rec, normalization="max").sel(condition="uniform").max("stimulus_orientation")
+    peak = benucci_format(rec, normalization="max").responses.sel(condition="uniform").max(
+        "stimulus_orientation")
     assert float(peak.max()) <= 1.0 + 1e-12 and float(peak.min()) > 0.5
 
 
 def test_conversion_matches_the_model_without_noise():
     rec = make_adaptation_trials(200, n_trials=1000, rate=1e6, random_state=0)
-    data = benucci_format(rec).isel(session=0)
+    ds = benucci_format(rec)
+    data = ds.responses.isel(session=0)
     # expected: each unit's model tuning curve, normalised by its uniform mean,
     # averaged over the units whose true preferred orientation falls in the bin
     net = ring_network(60)
@@ -63,7 +65,10 @@ def test_conversion_matches_the_model_without_noise():
     bins = np.round((rec.true_preferred_orientation.values + 90) / 15).astype(int) % 12
     expected = np.stack([curves[idx[bins == b]].mean(axis=0) for b in range(12)])
     np.testing.assert_allclose(data.values[:-1], expected, atol=2e-3)
-    np.testing.assert_array_equal(data.n_units.values[:-1], np.bincount(bins, minlength=12))
+    np.testing.assert_array_equal(ds.n_units.values[0, :-1], np.bincount(bins, minlength=12))
+    # the estimated unit preferences are the true ones (noise-free)
+    diff = ds.unit_preference.isel(session=0).values - rec.true_preferred_orientation.values
+    assert np.abs((diff + 90) % 180 - 90).max() < 0.01
     # and with every model neuron equally represented it is the model prediction
     pred = predict_adaptation(2.0, 0.4, 4.0, p_adapter=0.3)
     equal = np.stack([curves[(np.round((net.preferred_orientation.values + 90) / 15) % 12) == b]
@@ -75,15 +80,19 @@ def test_orientations_are_taken_relative_to_the_adapter():
     a = benucci_format(make_adaptation_trials(30, n_trials=300, random_state=5))
     b = benucci_format(make_adaptation_trials(30, n_trials=300, adapter=36.0, random_state=5),
                        adapter=36.0)
-    np.testing.assert_allclose(a, b, rtol=1e-12)
-    np.testing.assert_array_equal(a.n_units, b.n_units)
+    xr.testing.assert_allclose(a.drop_attrs(), b.drop_attrs(), rtol=1e-12)
+    assert b.attrs["adapter"] == 36.0
 
 
 def test_sessions_stack():
     recs = [make_adaptation_trials(30, n_trials=300, random_state=s) for s in range(2)]
     data = benucci_format(recs)
     assert data.sizes["session"] == 2
-    np.testing.assert_allclose(data.isel(session=1), benucci_format(recs[1]).isel(session=0))
+    one = benucci_format(recs[1]).isel(session=0)
+    np.testing.assert_allclose(data.responses.isel(session=1), one.responses)
+    n = int(one.unit_preference.notnull().sum())
+    np.testing.assert_allclose(data.unit_preference.isel(session=1, unit=slice(0, n)),
+                               one.unit_preference.isel(unit=slice(0, n)))
 
 
 def test_bad_recordings_raise_clear_errors():
@@ -114,6 +123,7 @@ def test_silent_units_are_dropped_with_a_warning():
     with pytest.warns(NeurodataWarning, match="dropped 1 unit"):
         data = benucci_format(rec)
     assert int(data.n_units.isel(session=0, preferred_orientation=slice(0, -1)).sum()) == 9
+    assert data.sizes["unit"] == 9
 
 
 def test_check_benucci_validates_the_format(experiment):
