@@ -97,13 +97,28 @@ def check_benucci(data) -> xr.DataArray:
     return data.sel(condition=list(CONDITIONS)).assign_coords(normalization=norm)
 
 
-def _trial_codes(responses: xr.DataArray, adapter: float):
+def _window_mean(responses: xr.DataArray, window) -> xr.DataArray:
+    """Average an aligned (trial, time_rel, unit) recording over a response window."""
+    if "time_rel" not in responses.dims:
+        return responses
+    t = responses["time_rel"] if "time_rel" in responses.coords else None
+    if t is None:
+        raise ShapeError("'time_rel' needs a coordinate (seconds from stimulus onset).")
+    lo, hi = (0.0, np.inf) if window is None else (float(window[0]), float(window[1]))
+    keep = (t >= lo) & (t < hi)
+    if not bool(keep.any()):
+        raise NeurodataError(f"no samples of time_rel fall in the response window [{lo}, {hi}).")
+    return responses.where(keep, drop=True).mean("time_rel")
+
+
+def _trial_codes(responses: xr.DataArray, adapter: float, window=None):
     """Validate a (trial, unit) recording; return values, orientation grid and codes."""
+    responses = _window_mean(responses, window)
     unit_dims = [d for d in responses.dims if d != "trial"]
     if "trial" not in responses.dims or responses.ndim != 2:
         raise ShapeError(
-            f"responses must have dims ('trial', 'unit') (or 'roi'); got {tuple(responses.dims)}. "
-            f"Average over time within each presentation first."
+            f"responses must have dims ('trial', 'unit') (or 'roi'), or ('trial', 'time_rel', "
+            f"'unit') as from neurodata.signals.align; got {tuple(responses.dims)}."
         )
     for name in ("stimulus_orientation", "condition"):
         if name not in responses.coords or responses[name].dims != ("trial",):
@@ -131,8 +146,9 @@ def _trial_codes(responses: xr.DataArray, adapter: float):
     return x, closed, k, (cond == "biased").astype(int)
 
 
-def _session(responses: xr.DataArray, adapter: float, n_bins: int, normalization: str):
-    x, closed, k, c = _trial_codes(responses, adapter)
+def _session(responses: xr.DataArray, adapter: float, n_bins: int, normalization: str,
+             window=None):
+    x, closed, k, c = _trial_codes(responses, adapter, window)
     n_k = closed.size - 1
     code = k * 2 + c
     counts = np.bincount(code, minlength=2 * n_k)
@@ -164,7 +180,7 @@ def _session(responses: xr.DataArray, adapter: float, n_bins: int, normalization
 
 
 def benucci_format(responses, *, adapter: float = 0.0, n_bins: int = 13,
-                   normalization: str = "mean") -> xr.Dataset:
+                   normalization: str = "mean", response_window=None) -> xr.Dataset:
     """Convert recordings aligned to stimulus presentations into Benucci format.
 
     Parameters
@@ -175,13 +191,18 @@ def benucci_format(responses, *, adapter: float = 0.0, n_bins: int = 13,
         a window after onset, from ``neurodata.signals.align``), with
         coordinates ``stimulus_orientation`` (degrees, any offset; period 180)
         and ``condition`` (``"uniform"`` / ``"biased"``) along ``trial``.  The
-        presented orientations must be evenly spaced around the circle.
+        presented orientations must be evenly spaced around the circle.  An
+        aligned recording with dims ``(trial, time_rel, unit)`` (the output of
+        ``neurodata.signals.align``) is first averaged over ``response_window``.
     adapter : float
         Adapter orientation (degrees); orientations are expressed relative to it.
     n_bins : int
         Number of preferred-orientation bins, ends included (13: 15 degrees).
     normalization : {"mean", "max"}
         Divide each unit by the mean or the peak of its uniform-condition curve.
+    response_window : (float, float), optional
+        ``[start, stop)`` in seconds of ``time_rel`` to average (default: every
+        sample at or after onset).
 
     Returns
     -------
@@ -208,7 +229,7 @@ def benucci_format(responses, *, adapter: float = 0.0, n_bins: int = 13,
         raise NeurodataError(f"n_bins must be an odd number >= 5 (ends included); got {n_bins}.")
     if normalization not in ("mean", "max"):
         raise NeurodataError(f"normalization must be 'mean' or 'max'; got {normalization!r}.")
-    parts = [_session(s, adapter, int(n_bins), normalization) for s in sessions]
+    parts = [_session(s, adapter, int(n_bins), normalization, response_window) for s in sessions]
     grids = {tuple(np.round(p[2], 6)) for p in parts}
     if len(grids) > 1:
         raise ShapeError("every session must present the same set of stimulus orientations.")

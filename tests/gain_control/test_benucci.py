@@ -84,6 +84,18 @@ def test_orientations_are_taken_relative_to_the_adapter():
     assert b.attrs["adapter"] == 36.0
 
 
+def test_aligned_recordings_are_averaged_over_the_response_window():
+    rec = make_adaptation_trials(30, n_trials=300, random_state=5)
+    # an aligned recording: baseline (before onset) of 100 and the response after it
+    aligned = xr.concat([rec * 0 + 100.0, rec, rec], dim="time_rel").assign_coords(
+        time_rel=[-0.05, 0.0, 0.05]).transpose("trial", "time_rel", "unit")
+    expected = benucci_format(rec)
+    xr.testing.assert_allclose(benucci_format(aligned), expected)
+    xr.testing.assert_allclose(benucci_format(aligned, response_window=(0.0, 0.1)), expected)
+    with pytest.raises(NeurodataError, match="no samples of time_rel"):
+        benucci_format(aligned, response_window=(1.0, 2.0))
+
+
 def test_sessions_stack():
     recs = [make_adaptation_trials(30, n_trials=300, random_state=s) for s in range(2)]
     data = benucci_format(recs)
