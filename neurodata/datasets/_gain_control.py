@@ -142,8 +142,9 @@ def make_adaptation_experiment(
     xarray.Dataset
         ``responses(session, preferred_orientation, stimulus_orientation,
         condition)``, ``n_units(session, preferred_orientation)``,
-        ``unit_preference(session, unit)`` and scalar ground-truth variables ``true_tuning_kappa``,
-        ``true_recurrent_strength``, ``true_recurrent_kappa``, ``p_adapter``.
+        ``unit_preference(session, unit)`` and the scalar ground truth
+        ``true_tuning_kappa``, ``true_recurrent_strength``,
+        ``true_recurrent_kappa`` and ``p_adapter``.
 
     Examples
     --------

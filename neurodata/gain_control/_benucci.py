@@ -72,13 +72,16 @@ def check_benucci(data) -> xr.DataArray:
             raise ShapeError("a Benucci-format Dataset must hold the data as 'responses'.")
         data = data["responses"]
     if not isinstance(data, xr.DataArray):
-        raise ShapeError(f"Benucci-format data must be an xarray DataArray; got {type(data).__name__}.")
+        raise ShapeError(
+            f"Benucci-format data must be an xarray DataArray; got {type(data).__name__}.")
     if set(data.dims) != set(BENUCCI_DIMS):
-        raise ShapeError(f"Benucci-format data must have dims {BENUCCI_DIMS}; got {tuple(data.dims)}.")
+        raise ShapeError(
+            f"Benucci-format data must have dims {BENUCCI_DIMS}; got {tuple(data.dims)}.")
     data = data.transpose(*BENUCCI_DIMS)
     for dim in ("preferred_orientation", "stimulus_orientation"):
         if dim not in data.coords:
-            raise ShapeError(f"Benucci-format data needs a '{dim}' coordinate (degrees from the adapter).")
+            raise ShapeError(
+                f"Benucci-format data needs a '{dim}' coordinate (degrees from the adapter).")
         check_periodic_grid(data[dim].values, dim)
     cond = [str(c) for c in data["condition"].values] if "condition" in data.coords else []
     if sorted(cond) != sorted(CONDITIONS):
@@ -93,7 +96,8 @@ def check_benucci(data) -> xr.DataArray:
         )
     norm = str(data.coords["normalization"].values) if "normalization" in data.coords else "mean"
     if norm not in ("mean", "max"):
-        raise NeurodataError(f"the 'normalization' coordinate must be 'mean' or 'max'; got {norm!r}.")
+        raise NeurodataError(
+            f"the 'normalization' coordinate must be 'mean' or 'max'; got {norm!r}.")
     return data.sel(condition=list(CONDITIONS)).assign_coords(normalization=norm)
 
 
@@ -142,7 +146,8 @@ def _trial_codes(responses: xr.DataArray, adapter: float, window=None):
     cond = np.asarray(responses["condition"].values).astype(str)
     bad = ~np.isin(cond, CONDITIONS)
     if bad.any():
-        raise NeurodataError(f"condition must be 'uniform' or 'biased'; got {sorted(set(cond[bad]))}.")
+        raise NeurodataError(
+            f"condition must be 'uniform' or 'biased'; got {sorted(set(cond[bad]))}.")
     return x, closed, k, (cond == "biased").astype(int)
 
 

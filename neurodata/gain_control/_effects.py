@@ -96,7 +96,8 @@ def preferred_orientation_shift(before: xr.DataArray, after: xr.DataArray, *,
     --------
     >>> theta = np.arange(-90, 90, 10.0)
     >>> curve = lambda mu: np.exp(2 * (np.cos(np.deg2rad(2 * (theta - mu))) - 1))
-    >>> da = lambda mus: xr.DataArray([curve(m) for m in mus], dims=("unit", "stimulus_orientation"),
+    >>> da = lambda mus: xr.DataArray([curve(m) for m in mus],
+    ...                               dims=("unit", "stimulus_orientation"),
     ...                               coords={"stimulus_orientation": theta})
     >>> preferred_orientation_shift(da([20, -30]), da([23, -32])).values.round(6)
     array([3., 2.])
@@ -119,7 +120,8 @@ def response_extrema(before: xr.DataArray, after: xr.DataArray) -> xr.Dataset:
     """
     b, a = _curves(before, "before"), _curves(after, "after")
     if b.shape != a.shape:
-        raise ShapeError(f"before and after must have the same shape; got {b.shape} and {a.shape}.")
+        raise ShapeError(
+            f"before and after must have the same shape; got {b.shape} and {a.shape}.")
     out = xr.Dataset({
         "max_before": b.max("stimulus_orientation"), "max_after": a.max("stimulus_orientation"),
         "min_before": b.min("stimulus_orientation"), "min_after": a.min("stimulus_orientation"),
@@ -175,7 +177,8 @@ def response_equalization(responses: xr.DataArray, ensemble: xr.DataArray) -> xr
     _, prob = _unpack_ensemble(ensemble)
     r = _curves(responses).transpose(..., "stimulus_orientation")
     mean = xr.DataArray(r.values @ prob, dims=r.dims[:-1],
-                        coords={k: v for k, v in r.coords.items() if "stimulus_orientation" not in v.dims})
+                        coords={k: v for k, v in r.coords.items()
+                                if "stimulus_orientation" not in v.dims})
     return xr.Dataset({"mean_response": mean, "cv": mean.std("unit") / mean.mean("unit")})
 
 
@@ -255,7 +258,8 @@ def adaptation_effects(network: xr.Dataset, *, adapter: float = 0.0, p_adapter: 
         "gains": xr.concat([xr.DataArray(np.asarray(g_u)), xr.DataArray(np.asarray(g_b))],
                            dim="condition").rename({"dim_0": "unit"}),
         "tuning": xr.concat([r_u, r_b], dim="condition"),
-        "max_ratio": ext.max_ratio, "min_ratio": ext.min_ratio, "repulsion": shift.drop_vars("distance_to_adapter"),
+        "max_ratio": ext.max_ratio, "min_ratio": ext.min_ratio,
+        "repulsion": shift.drop_vars("distance_to_adapter"),
         "covariance": covs, "covariance_distance": dist,
         "mean_response": xr.concat([e.mean_response for e in eq], dim="ensemble"),
         "response_cv": xr.concat([e.cv for e in eq], dim="ensemble"),

@@ -48,9 +48,11 @@ def _model_curves(params, closed, p_adapter, n_model_units, gain_site):
     n_k = closed.size - 1
     grid = closed[:-1]
     uniform = np.full(n_k, 1.0 / n_k)
-    biased = np.where(np.isclose(wrap_orientation(grid), 0.0), p_adapter, (1 - p_adapter) / (n_k - 1))
+    biased = np.where(np.isclose(wrap_orientation(grid), 0.0), p_adapter,
+                      (1 - p_adapter) / (n_k - 1))
     if not np.isclose(biased.sum(), 1.0):
-        raise NeurodataError("the adapter (0 deg relative) must be one of the presented orientations.")
+        raise NeurodataError(
+            "the adapter (0 deg relative) must be one of the presented orientations.")
     h = _drive(phi, closed, kappa, 0.0)
     if gain_site == "input":
         q_u, q_b = (_quadratic_form(w, h[:, :-1], p) for p in (uniform, biased))
@@ -340,7 +342,8 @@ class AdaptiveGainModel:
         mean = data.mean("session")
         ok = np.isfinite(mean.values)
         resid = (mean - pred).values[ok]
-        return float(1 - np.sum(resid**2) / np.sum((mean.values[ok] - mean.values[ok].mean()) ** 2))
+        total = np.sum((mean.values[ok] - mean.values[ok].mean()) ** 2)
+        return float(1 - np.sum(resid**2) / total)
 
     def effects(self, **kwargs) -> xr.Dataset:
         """:func:`adaptation_effects` of the fitted network."""

@@ -165,7 +165,8 @@ def _unpack_network(network: xr.Dataset) -> tuple[np.ndarray, np.ndarray, float,
         )
     w = network["weights"]
     if w.dims != ("unit", "presynaptic") or w.shape[0] != w.shape[1]:
-        raise ShapeError(f"network weights must be square (unit, presynaptic); got {w.dims} {w.shape}.")
+        raise ShapeError(
+            f"network weights must be square (unit, presynaptic); got {w.dims} {w.shape}.")
     phi = np.asarray(network["preferred_orientation"].values, dtype=float)
     return (np.asarray(w.values, dtype=float), phi, float(network["tuning_kappa"]),
             float(network["baseline"]))

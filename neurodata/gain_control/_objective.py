@@ -301,7 +301,10 @@ def equalizing_gains(network: xr.Dataset, ensemble: xr.DataArray, *,
     ones = np.ones(n)
     target = float(np.mean(np.linalg.solve(np.eye(n) - w, h.mean(axis=1))))
     m = h @ prob
-    g = target * (ones - w @ ones) / m if gain_site == "input" else target / (m + target * w @ ones)
+    if gain_site == "input":
+        g = target * (ones - w @ ones) / m
+    else:
+        g = target / (m + target * w @ ones)
     if np.any(g <= 0):
         raise NeurodataError("no positive gains equalise the mean responses of this network.")
     return _gain_da(network, g, "gains", np.nan, "equalize")
