@@ -110,7 +110,8 @@ def make_adaptation_trials(
                                                         + adapter + 90.0) % 180.0 - 90.0),
                 "amplitude": ("unit", amp)},
         attrs={"adapter": float(adapter), "p_adapter": float(p_adapter),
-               "tuning_kappa": float(tuning_kappa), "recurrent_strength": float(recurrent_strength),
+               "tuning_kappa": float(tuning_kappa),
+               "recurrent_strength": float(recurrent_strength),
                "recurrent_kappa": float(recurrent_kappa)},
     )
 
