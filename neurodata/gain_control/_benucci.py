@@ -124,12 +124,17 @@ def _trial_codes(responses: xr.DataArray, adapter: float, window=None):
             f"responses must have dims ('trial', 'unit') (or 'roi'), or ('trial', 'time_rel', "
             f"'unit') as from neurodata.signals.align; got {tuple(responses.dims)}."
         )
+    names = {}
     for name in ("stimulus_orientation", "condition"):
-        if name not in responses.coords or responses[name].dims != ("trial",):
+        # align() keeps an interval table's columns with their "trial_" prefix
+        found = [c for c in (name, f"trial_{name}") if c in responses.coords
+                 and responses[c].dims == ("trial",)]
+        if not found:
             raise ShapeError(
                 f"responses needs a '{name}' coordinate along 'trial'; add it with "
                 f"responses.assign_coords({name}=('trial', values))."
             )
+        names[name] = found[0]
     x = np.asarray(responses.transpose("trial", unit_dims[0]).values, dtype=float)
     if not np.all(np.isfinite(x)):
         raise NeurodataError("responses has NaN or infinite values; drop those trials first.")
@@ -138,12 +143,12 @@ def _trial_codes(responses: xr.DataArray, adapter: float, window=None):
             f"responses must be non-negative rates; got minimum {x.min():g}. Use firing rates "
             f"or spike counts (not baseline-subtracted or dF/F traces)."
         )
-    rel = wrap_orientation(as_orientations(responses["stimulus_orientation"].values,
+    rel = wrap_orientation(as_orientations(responses[names["stimulus_orientation"]].values,
                                            "stimulus_orientation") - adapter)
     grid = np.unique(np.round(rel, 6))
     closed = check_periodic_grid(np.append(grid, grid[0] + PERIOD), "stimulus_orientation")
     k = np.round((rel - closed[0]) / (closed[1] - closed[0])).astype(int) % grid.size
-    cond = np.asarray(responses["condition"].values).astype(str)
+    cond = np.asarray(responses[names["condition"]].values).astype(str)
     bad = ~np.isin(cond, CONDITIONS)
     if bad.any():
         raise NeurodataError(
@@ -195,7 +200,9 @@ def benucci_format(responses, *, adapter: float = 0.0, n_bins: int = 13,
         each unit to each grating presentation (e.g. spike counts averaged over
         a window after onset, from ``neurodata.signals.align``), with
         coordinates ``stimulus_orientation`` (degrees, any offset; period 180)
-        and ``condition`` (``"uniform"`` / ``"biased"``) along ``trial``.  The
+        and ``condition`` (``"uniform"`` / ``"biased"``) along ``trial`` (or
+        ``trial_stimulus_orientation`` and ``trial_condition``, the names the
+        trial table's columns keep after ``neurodata.signals.align``).  The
         presented orientations must be evenly spaced around the circle.  An
         aligned recording with dims ``(trial, time_rel, unit)`` (the output of
         ``neurodata.signals.align``) is first averaged over ``response_window``.

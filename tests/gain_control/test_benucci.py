@@ -163,3 +163,30 @@ def test_generator_is_seeded():
     c = make_adaptation_experiment(2, n_units=30, n_trials=300, random_state=8)
     xr.testing.assert_identical(a, b)
     assert not np.allclose(a.responses, c.responses, equal_nan=True)
+
+
+def test_a_spike_recording_aligned_with_signals_align():
+    """From spike trains and a trial table, through align, to the Benucci format."""
+    from neurodata import validate
+    from neurodata.signals import align
+
+    rec = make_adaptation_trials(20, n_trials=300, random_state=3)
+    counts = rec.values.astype(int)  # (trial, unit) spike counts
+    rng = np.random.default_rng(0)
+    period, response = 0.1, 0.05  # a grating every 100 ms; spikes in its first 50 ms
+    trial_idx, unit_idx = np.nonzero(counts)
+    reps = counts[trial_idx, unit_idx]
+    t = np.repeat(trial_idx * period, reps) + rng.uniform(0, response, reps.sum())
+    u = np.repeat(unit_idx, reps)
+    order = np.argsort(t, kind="stable")
+    ds = xr.Dataset(
+        {"spike_times": ("spike", t[order]), "spike_unit": ("spike", u[order])},
+        coords={"unit": np.arange(20), "trial_start_time": ("trial", np.arange(600) * period),
+                "trial_stop_time": ("trial", np.arange(600) * period + period),
+                "trial_stimulus_orientation": ("trial", rec.stimulus_orientation.values),
+                "trial_condition": ("trial", rec.condition.values)})
+    validate(ds)
+    aligned = align(ds, "trial", (-0.05, 0.1), bin_size=0.05)
+    assert aligned.dims == ("trial", "time_rel", "unit")
+    data = benucci_format(aligned, response_window=(0.0, 0.05))
+    xr.testing.assert_allclose(data, benucci_format(rec))

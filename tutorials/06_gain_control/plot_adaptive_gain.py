@@ -152,11 +152,14 @@ gc.plot_benucci(data, fit.prediction)
 # %%
 # From a recording aligned to stimulus presentations
 # --------------------------------------------------
-# With a real recording, average each unit's response in a window after every
-# grating onset (e.g. with ``neurodata.signals.align``) to get a ``(trial, unit)``
-# array with ``stimulus_orientation`` and ``condition`` coordinates.
-# :func:`~neurodata.gain_control.benucci_format` bins the units by preferred
-# orientation, and :class:`~neurodata.gain_control.AdaptiveGainModel` fits it.
+# With a real recording, cut the spike trains around every grating onset with
+# ``neurodata.signals.align(recording, "trial", window, bin_size=...)``: the
+# ``(trial, time_rel, unit)`` counts keep the trial table's columns (here
+# ``trial_stimulus_orientation`` and ``trial_condition``), and
+# :func:`~neurodata.gain_control.benucci_format` averages them over a response
+# window.  Here the synthetic sessions are already ``(trial, unit)`` counts.
+# ``benucci_format`` bins the units by preferred orientation, and
+# :class:`~neurodata.gain_control.AdaptiveGainModel` fits the result.
 recordings = [make_adaptation_trials(100, random_state=10 + s) for s in range(n_sessions)]
 print(recordings[0])
 model = gc.AdaptiveGainModel(p_adapter=0.3, n_starts=1, random_state=0).fit(recordings)
