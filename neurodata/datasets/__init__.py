@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from neurodata.datasets._gain_control import make_adaptation_experiment, make_adaptation_trials
 from neurodata.datasets._population import make_calcium_imaging, make_poisson_population
 from neurodata.datasets._samples import (
     cache_dir,
@@ -18,6 +19,8 @@ __all__ = [
     "fetch_file",
     "list_samples",
     "load_sample",
+    "make_adaptation_experiment",
+    "make_adaptation_trials",
     "make_calcium_imaging",
     "make_filament_segmentation",
     "make_poisson_population",
