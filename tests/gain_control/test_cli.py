@@ -43,7 +43,6 @@ def _spike_recording(rec, period=0.1, response=0.05, seed=0):
 
 # write_nwb (the foundation's writer) stores N-d results in VectorData columns, which
 # hdmf flags as an unexpected shape; the values round-trip exactly (asserted below).
-@pytest.mark.filterwarnings("ignore:Shape of data does not match:UserWarning")
 def test_fit_from_nwb_files(tmp_path, capsys):
     recs = [make_adaptation_trials(30, n_trials=300, random_state=s) for s in range(2)]
     paths = []
