@@ -14,6 +14,7 @@ import numpy as np
 __all__ = ["left_mttkrp", "right_mttkrp"]
 
 _BLOCK = 512
+_SMALL = 1 << 20  # below this BLAS is fine and thread start-up would dominate
 
 
 @numba.njit(fastmath=True, cache=True)
@@ -98,11 +99,11 @@ def left_mttkrp(x: np.ndarray, kr: np.ndarray) -> np.ndarray:
 
     Examples
     --------
-    >>> x = np.arange(6, dtype=np.float32).reshape(2, 3)
+    >>> x = np.arange(6, dtype=np.float32).reshape(2, 3)   # small: BLAS; large: numba
     >>> left_mttkrp(x, np.ones((3, 1), np.float32)).ravel()
     array([ 3., 12.], dtype=float32)
     """
-    if x.dtype != np.float32 or not x.flags.c_contiguous:
+    if x.dtype != np.float32 or not x.flags.c_contiguous or x.size < _SMALL:
         return x @ kr.astype(x.dtype)
     out = np.empty((x.shape[0], kr.shape[1]), dtype=np.float32)
     _rows_times(x, np.ascontiguousarray(kr.T, dtype=np.float32), out)
@@ -118,7 +119,7 @@ def right_mttkrp(x: np.ndarray, a: np.ndarray) -> np.ndarray:
     >>> right_mttkrp(x, np.ones((2, 1), np.float32)).ravel()
     array([3., 5., 7.], dtype=float32)
     """
-    if x.dtype != np.float32 or not x.flags.c_contiguous:
+    if x.dtype != np.float32 or not x.flags.c_contiguous or x.size < _SMALL:
         return x.T @ a.astype(x.dtype)
     out = np.empty((a.shape[1], x.shape[1]), dtype=np.float32)
     _cols_times(x, np.ascontiguousarray(a, dtype=np.float32), out, _BLOCK)
