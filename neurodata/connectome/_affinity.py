@@ -73,7 +73,7 @@ def pairs_to_matrix(values, n: int | None = None) -> np.ndarray:
     """
     v = np.asarray(values, dtype=float)
     if n is None:
-        n = int(round((1 + np.sqrt(1 + 8 * v.size)) / 2))
+        n = round((1 + np.sqrt(1 + 8 * v.size)) / 2)
     if v.size != n * (n - 1) // 2:
         raise ShapeError(f"{v.size} pair values do not fill the upper triangle of {n} neurons.")
     out = np.zeros((n, n))
@@ -224,7 +224,7 @@ def compute_affinities(traces, *, smooth: float = 1.0, window: float | None = No
     names = traces[ndim].values if ndim in traces.coords else np.arange(traces.sizes[ndim])
     z, constant = _normalised_rates(traces.values, dt, smooth)
     _warn_constant(names, constant)
-    width = 1 if not window else max(1, int(round(window / dt)))
+    width = 1 if not window else max(1, round(window / dt))
     n = z.shape[1]
     out = np.empty((n * (n - 1) // 2, time.size), dtype=np.float32)
     _affinity_block(z, out, width)

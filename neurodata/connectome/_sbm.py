@@ -126,7 +126,7 @@ def sbm_description_length(graph, labels, *, deg_corr: bool = True) -> float:
 
 def _merge_round(a, b, nb, ratio, dc, beta, lnbeta):
     cap = b.size
-    deg, e, x, n, er = _state(a, b, cap)
+    _deg, e, x, n, er = _state(a, b, cap)
     d = core.merge_deltas(e, x, n, er, b.size, a.nnz // 2, dc, lnbeta, beta)
     n_merge = max(1, nb - int(np.ceil(nb / ratio)))
     order = np.argsort(d, axis=None)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 import numpy as np
 import xarray as xr
@@ -142,7 +142,7 @@ def build_affinity_tensor(recordings, *, smooth: float = 1.0, window: float | No
     dims, labels = _union_labels(items, neuron_dim)
     time = _common_time(items)
     dt = _sampling_interval(time)
-    width = 1 if not window else max(1, int(round(window / dt)))
+    width = 1 if not window else max(1, round(window / dt))
     n = labels.size
     buf = np.empty((n * (n - 1) // 2, len(items), time.size), dtype=np.float32)
     for a, ((_, tr), d) in enumerate(tqdm(list(zip(items, dims)), desc="affinities",

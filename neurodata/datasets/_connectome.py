@@ -149,7 +149,7 @@ def _min_degree(exponent, mean, high):
 def _community_sizes(rng, n, exponent, low, high):
     sizes: list[int] = []
     while sum(sizes) < n:
-        sizes.append(int(round(_power_law(rng, exponent, low, high, 1)[0])))
+        sizes.append(round(_power_law(rng, exponent, low, high, 1)[0]))
     excess = sum(sizes) - n
     sizes[-1] -= excess
     if sizes[-1] < low:
