@@ -30,8 +30,16 @@ class DynamicConnectome:
         Affinity parameters (seconds), see :func:`compute_affinities`.
     n_init, n_iter_max, tol : int, int, float
         NTF restarts and stopping rule.
+    edge_threshold : float
+        A component's graph keeps the pairs whose weight is at least this
+        fraction of its largest pair weight; lighter pairs are non-edges.
+        The NTF pair factors are dense, with a long tail of tiny weights that
+        no weight model describes well; cutting it makes the edge pattern
+        itself informative (0 keeps every positive pair).
     deg_corr : bool or "auto"
         Degree correction of the SBM.
+    weights : {"lognormal", "exponential"}
+        Edge-weight model of the SBM (the paper used "exponential").
     sbm_n_init : int
         SBM restarts per component.
     random_state : int or None
@@ -65,7 +73,8 @@ class DynamicConnectome:
 
     def __init__(self, rank: int = 5, *, smooth: float = 1.0, window: float | None = None,
                  n_init: int = 5, n_iter_max: int = 200, tol: float = 1e-6,
-                 deg_corr: bool | str = "auto", sbm_n_init: int = 3, random_state=None,
+                 edge_threshold: float = 0.2, deg_corr: bool | str = "auto",
+                 weights: str = "lognormal", sbm_n_init: int = 3, random_state=None,
                  progress: bool = False):
         self.rank = rank
         self.smooth = smooth
@@ -73,7 +82,9 @@ class DynamicConnectome:
         self.n_init = n_init
         self.n_iter_max = n_iter_max
         self.tol = tol
+        self.edge_threshold = edge_threshold
         self.deg_corr = deg_corr
+        self.weights = weights
         self.sbm_n_init = sbm_n_init
         self.random_state = random_state
         self.progress = progress
@@ -105,8 +116,10 @@ class DynamicConnectome:
     def _fit_communities(self, rng) -> None:
         labels, dls = [], []
         for k in range(self.rank):
-            com = fit_sbm(self.graph(k), deg_corr=self.deg_corr, n_init=self.sbm_n_init,
-                          random_state=rng)
+            w = self.graph(k)
+            w = w.where(w >= self.edge_threshold * float(w.max()), 0.0)
+            com = fit_sbm(w, deg_corr=self.deg_corr, weights=self.weights,
+                          n_init=self.sbm_n_init, random_state=rng)
             labels.append(com.values)
             dls.append(com.attrs["description_length"])
         comp = np.arange(self.rank)

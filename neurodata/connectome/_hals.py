@@ -46,7 +46,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from neurodata.connectome._kernels import left_mttkrp, right_mttkrp
+from neurodata.connectome._kernels import fill_runs, left_mttkrp, right_mttkrp
 
 __all__ = ["HalsResult", "fit_hals", "khatri_rao", "reconstruct"]
 
@@ -117,13 +117,31 @@ def _balance(factors: list[np.ndarray]) -> None:
         f *= scale.astype(f.dtype)
 
 
+def _missing_runs(observed: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Runs of missing entries per row: (row, first column, end column) arrays."""
+    rows, starts, stops = [], [], []
+    for c0 in range(0, observed.shape[0], _CHUNK_ROWS):
+        miss = ~observed[c0 : c0 + _CHUNK_ROWS]
+        pad = np.zeros((miss.shape[0], 1), dtype=np.int8)
+        d = np.diff(np.hstack([pad, miss.view(np.int8), pad]), axis=1)
+        r1, c1 = np.nonzero(d == 1)
+        _, c2 = np.nonzero(d == -1)
+        rows.append(r1 + c0)
+        starts.append(c1)
+        stops.append(c2)
+    return (np.concatenate(rows).astype(np.int64), np.concatenate(starts).astype(np.int64),
+            np.concatenate(stops).astype(np.int64))
+
+
 class _Filler:
-    """EM imputation of missing entries in a working copy, chunked over rows."""
+    """EM imputation of missing entries in a working copy, run by run."""
 
     def __init__(self, x0: np.ndarray, observed: np.ndarray):
-        self.rows = np.flatnonzero(~observed.all(axis=1))
-        self.observed = observed
-        self.work = np.where(observed, x0, 0).astype(x0.dtype)
+        self.runs = _missing_runs(observed)
+        self.work = np.empty_like(x0)
+        for c0 in range(0, x0.shape[0], _CHUNK_ROWS):
+            sl = slice(c0, c0 + _CHUNK_ROWS)
+            self.work[sl] = np.where(observed[sl], x0[sl], 0)
 
     def fill(self, a: np.ndarray, kr: np.ndarray) -> tuple[float, float]:
         """Put the model at the missing entries.
@@ -131,19 +149,11 @@ class _Filler:
         Returns the sum of squared changes there and the sum of squares of the
         new values there (so that the completed tensor's norm is known).
         """
-        gap = 0.0
-        filled = 0.0
-        for start in range(0, self.rows.size, _CHUNK_ROWS):
-            rows = self.rows[start : start + _CHUNK_ROWS]
-            model = a[rows] @ kr.T
-            miss = ~self.observed[rows]
-            old = self.work[rows]
-            diff = np.where(miss, model - old, 0)
-            new = np.where(miss, model, 0)
-            gap += float(np.einsum("ij,ij->", diff, diff, dtype=np.float64))
-            filled += float(np.einsum("ij,ij->", new, new, dtype=np.float64))
-            self.work[rows] = np.where(miss, model, old)
-        return gap, filled
+        rows, starts, stops = self.runs
+        gap, filled = fill_runs(self.work, np.ascontiguousarray(a, dtype=self.work.dtype),
+                                np.ascontiguousarray(kr, dtype=self.work.dtype),
+                                rows, starts, stops)
+        return float(gap), float(filled)
 
 
 def _init_factors(shape, rank, rng, dtype, norm_x) -> list[np.ndarray]:

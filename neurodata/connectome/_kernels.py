@@ -11,7 +11,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-__all__ = ["left_mttkrp", "right_mttkrp"]
+__all__ = ["fill_runs", "left_mttkrp", "right_mttkrp"]
 
 _BLOCK = 512
 _SMALL = 1 << 20  # below this BLAS is fine and thread start-up would dominate
@@ -124,3 +124,26 @@ def right_mttkrp(x: np.ndarray, a: np.ndarray) -> np.ndarray:
     out = np.empty((a.shape[1], x.shape[1]), dtype=np.float32)
     _cols_times(x, np.ascontiguousarray(a, dtype=np.float32), out, _BLOCK)
     return out.T
+
+
+@numba.njit(cache=True)
+def fill_runs(work, a, kr, rows, starts, stops):  # pragma: no cover - compiled
+    """Set ``work[i, c] = a[i] . kr[c]`` on runs of missing entries.
+
+    Returns the sum of squared changes and the sum of squares of the new
+    values, accumulated in float64.
+    """
+    rank = a.shape[1]
+    gap = 0.0
+    filled = 0.0
+    for q in range(rows.shape[0]):
+        i = rows[q]
+        for c in range(starts[q], stops[q]):
+            v = 0.0
+            for r in range(rank):
+                v += a[i, r] * kr[c, r]
+            d = v - work[i, c]
+            gap += d * d
+            filled += v * v
+            work[i, c] = v
+    return gap, filled

@@ -67,7 +67,8 @@ def split_recordings(recordings, *, variable: str | None = None,
 
 
 def _union_labels(items, neuron_dim) -> tuple[list[str], np.ndarray]:
-    dims, labels = [], []
+    dims: list[str] = []
+    labels: list = []
     for _, tr in items:
         d = _neuron_dim(tr, neuron_dim)
         dims.append(d)

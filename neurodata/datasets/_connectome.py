@@ -23,7 +23,7 @@ def _default_groups(n_neurons, n_animals):
     thirds = [np.arange(n_animals)[k::3] for k in range(3)]
     subsets = [np.union1d(thirds[0], thirds[1]), np.union1d(thirds[1], thirds[2]),
                np.union1d(thirds[2], thirds[0])]
-    spans = [(0.08, 0.38), (0.36, 0.66), (0.64, 0.94)]
+    spans = [(0.06, 0.34), (0.38, 0.62), (0.66, 0.94)]
     return [dict(neurons=np.arange(k * size, (k + 1) * size), interval=spans[k],
                  animals=subsets[k] if n_animals > 1 else np.arange(n_animals))
             for k in range(3)]
@@ -95,10 +95,10 @@ def make_dynamic_communities(n_neurons: int = 30, n_time: int = 1200, n_animals:
     traces = np.empty((n_animals, n_time, n_neurons), dtype=np.float32)
     for a in range(n_animals):
         x = _smooth_noise(rng, (n_time, n_neurons), sigma)
-        for g in np.flatnonzero(part[:, a]):
-            members = label == g
+        for gi in np.flatnonzero(part[:, a]):
+            members = label == gi
             drive = _smooth_noise(rng, (n_time, 1), sigma)
-            m = (coupling * active[g])[:, None]
+            m = (coupling * active[gi])[:, None]
             x[:, members] = (1 - m) * x[:, members] + m * drive
         f = np.logaddexp(0, 2 * x) + noise * rng.standard_normal(x.shape)
         drop = rng.random(n_neurons) < missing
