@@ -38,7 +38,7 @@ def _ramp(t, start, stop, width):
 
 def make_dynamic_communities(n_neurons: int = 30, n_time: int = 1200, n_animals: int = 6, *,
                              groups=None, fs: float = 4.0, coupling: float = 0.95,
-                             timescale: float = 1.0, missing: float = 0.1, noise: float = 0.02,
+                             timescale: float = 0.5, missing: float = 0.1, noise: float = 0.02,
                              random_state=None) -> xr.Dataset:
     """Multi-animal calcium traces in which planted groups co-activate at known times.
 
