@@ -21,7 +21,6 @@ import numpy as np
 import xarray as xr
 
 from neurodata.connectome import build_affinity_tensor, ntf
-from neurodata.connectome._hals import reconstruct  # noqa: F401  (documented helper)
 
 
 def _measure(fn):

@@ -65,7 +65,7 @@ def test_loss_never_increases(masked):
 
 
 def test_missing_entries_are_imputed_not_zeroed():
-    x, true = _low_rank((40, 30, 6), 2, seed=3)
+    x, _ = _low_rank((40, 30, 6), 2, seed=3)
     rng = np.random.default_rng(1)
     xm = x.copy()
     xm[:8, :, 2] = np.nan                  # whole fibres, as missing neurons give

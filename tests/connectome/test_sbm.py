@@ -4,9 +4,9 @@ import pytest
 import xarray as xr
 from sklearn.metrics import normalized_mutual_info_score as nmi
 
-from neurodata.connectome import fit_sbm, sbm_description_length
 from neurodata.connectome import _sbm as S
 from neurodata.connectome import _sbm_core as core
+from neurodata.connectome import fit_sbm, sbm_description_length
 from neurodata.datasets import make_weighted_lfr
 from neurodata.errors import NeurodataError, ShapeError
 
