@@ -77,8 +77,8 @@ def ntf_ensemble(tensor, ranks: Iterable[int], *, n_restarts: int = 5, random_st
     Examples
     --------
     >>> rng = np.random.default_rng(0)
-    >>> x = np.einsum("ir,jr,kr->ijk", *[rng.random((n, 2)) for n in (12, 10, 4)])
-    >>> ens = ntf_ensemble(x, [1, 2, 3], n_restarts=3, random_state=0, tol=1e-8)
+    >>> x = np.einsum("ir,jr,kr->ijk", *[rng.random((n, 2)) for n in (8, 6, 3)])
+    >>> ens = ntf_ensemble(x, [1, 2], n_restarts=2, random_state=0, tol=1e-7)
     >>> ens.error.dims, bool(ens.error.sel(rank=2)[0] < 1e-2 < ens.error.sel(rank=1)[0])
     (('rank', 'restart'), True)
     """

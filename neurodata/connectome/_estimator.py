@@ -65,8 +65,9 @@ class DynamicConnectome:
     Examples
     --------
     >>> from neurodata.datasets import make_dynamic_communities
-    >>> ds = make_dynamic_communities(n_neurons=12, n_time=240, n_animals=3, random_state=0)
-    >>> model = DynamicConnectome(rank=4, window=5.0, n_init=2, random_state=0).fit(ds)
+    >>> ds = make_dynamic_communities(n_neurons=10, n_time=120, n_animals=2, random_state=0)
+    >>> model = DynamicConnectome(rank=3, n_init=1, n_iter_max=20, sbm_n_init=1,
+    ...                           random_state=0).fit(ds)
     >>> model.factors_["time"].dims, model.communities_.dims
     (('time', 'component'), ('component', 'neuron'))
     """

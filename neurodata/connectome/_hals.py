@@ -235,8 +235,8 @@ def fit_hals(x0, shape, rank, *, observed=None, factors=None, n_iter_max=200,
     >>> rng = np.random.default_rng(0)
     >>> true = [rng.random((n, 2)) for n in (6, 5, 4)]
     >>> x = reconstruct(np.ones(2), true).astype(np.float32)
-    >>> res = fit_hals(x.reshape(6, 20), x.shape, 2, rng=rng, n_iter_max=500, tol=1e-9)
-    >>> bool(res.loss_curve[-1] < 1e-3)
+    >>> res = fit_hals(x.reshape(6, 20), x.shape, 2, rng=rng, n_iter_max=300, tol=1e-7)
+    >>> bool(res.loss_curve[-1] < 1e-2)
     True
     """
     rng = np.random.default_rng() if rng is None else rng
