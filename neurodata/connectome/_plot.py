@@ -88,13 +88,12 @@ def plot_animal_loadings(factors, *, axes=None):
     return np.atleast_1d(axes)
 
 
-def plot_community_graph(graph, communities, *, ax=None, threshold: float = 0.2,
-                         seed: int = 0):
+def plot_community_graph(graph, communities, *, ax=None, threshold: float = 0.2):
     """Draw a weighted graph with nodes coloured by community.
 
-    Edges lighter than ``threshold`` times the heaviest are not drawn; edge
-    width grows with weight; nodes are placed by a force layout that pulls
-    heavy edges together.
+    Nodes sit on a circle, ordered by community so that each community is an
+    arc; edges lighter than ``threshold`` times the heaviest are not drawn,
+    and width and opacity grow with weight.
 
     Examples
     --------
@@ -114,9 +113,12 @@ def plot_community_graph(graph, communities, *, ax=None, threshold: float = 0.2,
     g.add_nodes_from(range(w.shape[0]))
     i, j = np.nonzero(np.triu(w, 1) >= threshold * top)
     g.add_weighted_edges_from((int(a), int(b), w[a, b] / top) for a, b in zip(i, j))
-    pos = nx.spring_layout(g, weight="weight", seed=seed)
-    widths = [2.5 * d["weight"] for _, _, d in g.edges(data=True)]
-    nx.draw_networkx_edges(g, pos, ax=ax, width=widths, alpha=0.4)
+    order = np.lexsort((np.arange(lab.size), lab))
+    angle = 2 * np.pi * np.arange(lab.size) / max(lab.size, 1)
+    pos = {int(v): (np.cos(a), np.sin(a)) for v, a in zip(order, angle)}
+    for a, b, d in g.edges(data=True):
+        ax.plot(*zip(pos[a], pos[b]), color="0.3", lw=2.5 * d["weight"],
+                alpha=0.15 + 0.6 * d["weight"], zorder=1)
     nx.draw_networkx_nodes(g, pos, ax=ax, node_size=90, cmap="tab10", vmin=0, vmax=9,
                            node_color=[lab[v] % 10 for v in g.nodes()])
     nx.draw_networkx_labels(g, pos, ax=ax, font_size=6,
