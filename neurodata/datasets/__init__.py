@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from neurodata.datasets._connectome import make_dynamic_communities, make_weighted_lfr
 from neurodata.datasets._gain_control import make_adaptation_experiment, make_adaptation_trials
 from neurodata.datasets._population import make_calcium_imaging, make_poisson_population
 from neurodata.datasets._samples import (
@@ -22,8 +23,10 @@ __all__ = [
     "make_adaptation_experiment",
     "make_adaptation_trials",
     "make_calcium_imaging",
+    "make_dynamic_communities",
     "make_filament_segmentation",
     "make_poisson_population",
+    "make_weighted_lfr",
     "reference_file",
     "sample_path",
 ]
