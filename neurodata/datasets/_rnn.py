@@ -72,7 +72,7 @@ def _soc_optimise(w: np.ndarray, n_exc: int, *, target: float, ei_ratio: float,
             return w, it
         s = alpha + max(smoothing * abs(alpha), 0.05)
         grad, trace_p = _smoothed_gradient(w, s)
-        gi = grad[:, n_exc:]
+        gi = grad[:, n_exc:] - grad[:, n_exc:].mean()  # keeps total inhibition to 1st order
         gi = gi * (np.sqrt(n) / np.linalg.norm(gi))
         for _ in range(40):  # backtracking on the smoothed abscissa (fixed s)
             trial = w.copy()
@@ -178,6 +178,7 @@ def make_soc_network(
     w = np.where(rng.random((n, n)) < connection_prob, scale, 0.0)
     w[:, n_exc:] *= -ei_ratio
     np.fill_diagonal(w, 0.0)
+    w[:, n_exc:] *= ei_ratio * w[:, :n_exc].sum() / -w[:, n_exc:].sum()  # exact E/I balance
     w, n_iter = _soc_optimise(w, n_exc, target=target_abscissa, ei_ratio=ei_ratio,
                               max_density=max_inhibitory_density, smoothing=smoothing,
                               max_iter=max_iter)

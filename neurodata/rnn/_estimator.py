@@ -24,9 +24,10 @@ class SparseRNN(BaseEstimator):
     recorded, so that the RNN's other units take on the circuit's intrinsic
     dynamics and the model generalises better than one trained on output alone.
 
-    The student is ``tau dx/dt = -x + J tanh(x) + B u``, ``z = W tanh(x)``,
-    started from ``x = 0`` on every trial and integrated with forward Euler at
-    the sampling interval of the data.
+    The student is ``tau dx/dt = -x + J tanh(x) + B u + b``, ``z = W tanh(x)``,
+    started from ``x0`` on every trial and integrated with forward Euler at
+    the sampling interval of the data (full-FORCE keeps ``b = x0 = 0``; BPTT
+    learns them, so that constrained units can carry baseline rates).
 
     * ``method="force"`` (default, the paper's algorithm): full-FORCE
       (DePasquale et al. 2018) whose target-generating network receives the
@@ -72,6 +73,8 @@ class SparseRNN(BaseEstimator):
         Trained recurrent weights ``J``.
     input_weights_, output_weights_ : DataArray
         ``B`` (rnn_unit, input) and ``W`` (output, rnn_unit).
+    bias_, initial_state_ : ndarray
+        ``b`` and ``x0`` (zeros for full-FORCE).
     sampled_units_, unsampled_units_ : ndarray
         Labels of the recorded units used / not used in training.
     mapped_units_ : ndarray
@@ -212,6 +215,8 @@ class SparseRNN(BaseEstimator):
                                            coords={"rnn_unit": units, **_coord(u, "input")})
         self.output_weights_ = xr.DataArray(res.output_weights, dims=("output", "rnn_unit"),
                                             coords={"rnn_unit": units, **_coord(z, "output")})
+        self.bias_ = np.asarray(getattr(res, "bias", np.zeros(self.n_units)))
+        self.initial_state_ = np.asarray(getattr(res, "initial_state", np.zeros(self.n_units)))
         self.loss_curve_ = np.asarray(res.loss_curve)
         self.n_inputs_ = u.sizes["input"]
         self._output_coord = _coord(z, "output")
@@ -236,8 +241,9 @@ class SparseRNN(BaseEstimator):
             raise ShapeError(f"the model was fitted with {self.n_inputs_} inputs; got "
                              f"{u.sizes['input']}.")
         j, b = self.weights_.values, self.input_weights_.values
-        x = simulate_rate_network(j, np.zeros((u.sizes["trial"], self.n_units)), u.sizes["time"],
-                                  dt=self.dt_, tau=self.tau, inputs=u.values @ b.T)
+        x0 = np.broadcast_to(self.initial_state_, (u.sizes["trial"], self.n_units))
+        x = simulate_rate_network(j, x0, u.sizes["time"], dt=self.dt_, tau=self.tau,
+                                  inputs=u.values @ b.T + self.bias_)
         rates = np.tanh(x)
         out = (rates @ self.output_weights_.values.T) * self.output_std_ + self.output_mean_
         coords = {k: v for k, v in u.coords.items() if set(v.dims) <= {"trial", "time"}}
@@ -274,6 +280,7 @@ class SparseRNN(BaseEstimator):
             np.ones(labels.size, bool)
         rates = self.predict(inputs)["rates"].values
         free = np.setdiff1d(np.arange(self.n_units), self.mapped_units_)
+        free = free if free.size else np.arange(self.n_units)
         a, b = rates[..., free], rec.values[..., keep]
         return {"cca": cca_similarity(a, b, n_components),
                 "procrustes": procrustes_distance(a, b, n_components)}
