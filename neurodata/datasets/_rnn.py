@@ -39,8 +39,8 @@ def _project_inhibition(wi: np.ndarray, n_exc: int, e_total: float, ei_ratio: fl
     wi[n_exc + np.arange(n_inh), np.arange(n_inh)] = 0.0
     keep = int(max_density * wi.size)
     if np.count_nonzero(wi) > keep:
-        threshold = np.partition(wi, keep, axis=None)[keep]
-        wi[wi > threshold] = 0.0
+        flat = wi.reshape(-1)  # a view: zero all but the `keep` most negative weights
+        flat[np.argpartition(flat, keep)[keep:]] = 0.0
     return wi * (ei_ratio * e_total / -wi.sum())
 
 
@@ -431,6 +431,8 @@ def make_three_region_network(
     dt: float = 0.01,
     duration: float = 6.0,
     drive: float = 1.0,
+    noise: float = 0.0,
+    n_trials: int = 1,
     random_state: int | None = 0,
 ) -> xr.Dataset:
     """Three interacting rate networks with planted inter-region couplings.
@@ -454,6 +456,12 @@ def make_three_region_network(
         Time constant, step and length (s) of the simulation (forward Euler).
     drive : float
         Strength of the external inputs to ``B`` and ``C``.
+    noise : float
+        Private white-noise input to every unit (diffusion ``noise^2`` per
+        ``tau``), which decorrelates the regions.
+    n_trials : int
+        Trials from independent random initial states (same inputs); with
+        more than one, ``rates`` has a leading ``trial`` dimension.
     random_state : int or None
         Seed.
 
@@ -488,15 +496,18 @@ def make_three_region_network(
     bump = np.exp(-0.5 * ((np.arange(n)[None, :] - centre) / (0.1 * n)) ** 2)
     patterns = rng.uniform(-1, 1, (2, n))
     step_in = np.where((t < t[-1] / 2)[:, None], patterns[0], patterns[1])
-    ext = np.zeros((1, n_steps, 3 * n))
-    ext[0, :, n:2 * n] = drive * 2 * bump * rng.choice([-1.0, 1.0], n)
-    ext[0, :, 2 * n:] = drive * step_in
-    x = simulate_rate_network(w, rng.uniform(-1, 1, 3 * n), n_steps, dt=dt, tau=tau,
-                              inputs=ext)[0]
+    ext = np.zeros((n_trials, n_steps, 3 * n))
+    ext[:, :, n:2 * n] = drive * 2 * bump * rng.choice([-1.0, 1.0], n)
+    ext[:, :, 2 * n:] = drive * step_in
+    if noise:
+        ext += noise * np.sqrt(tau / dt) * rng.standard_normal(ext.shape)
+    x = simulate_rate_network(w, rng.uniform(-1, 1, (n_trials, 3 * n)), n_steps, dt=dt,
+                              tau=tau, inputs=ext)
     region = np.repeat(names, n)
+    dims = ("trial", "time", "unit") if n_trials > 1 else ("time", "unit")
     return xr.Dataset(
         {
-            "rates": (("time", "unit"), np.tanh(x)),
+            "rates": (dims, np.tanh(x if n_trials > 1 else x[0])),
             "weights": (("unit", "unit_pre"), w),
             "coupling": (("source", "target"), strength),
         },

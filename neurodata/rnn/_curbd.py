@@ -104,6 +104,7 @@ def _run(data, j, p, noise, *, dt_factor, leak, learn) -> tuple[np.ndarray, floa
     jt = j.T  # Fortran-ordered view for in-place BLAS rank-one updates
     for k in range(noise.shape[1]):
         r = np.tanh(h)
+        current = r @ j.T  # the step uses J before this sample's update, as the reference
         if k % dt_factor == 0:
             s = k // dt_factor
             sampled[:, s] = r
@@ -117,7 +118,7 @@ def _run(data, j, p, noise, *, dt_factor, leak, learn) -> tuple[np.ndarray, floa
                 dger(-c, pr, e1, a=jt, overwrite_a=True)
             elif learn:  # all trials at once (batched RLS)
                 j -= err.T @ rls_update(p, r)
-        h = h + leak * (-h + r @ j.T + noise[:, k])
+        h = h + leak * (-h + current + noise[:, k])
     return sampled, chi2
 
 

@@ -96,9 +96,9 @@ class SparseRNN(BaseEstimator):
     """
 
     def __init__(self, n_units: int = 200, method: str = "force", sampled_fraction: float = 0.1,
-                 *, tau: float = 0.05, dt: float | None = None, g: float = 1.0,
+                 *, tau: float = 0.05, dt: float | None = None, g: float = 0.5,
                  alpha: float = 10.0, n_epochs: int = 20, learn_every: int = 2,
-                 input_scale: float = 0.3, output_scale: float = 0.3, hint_scale: float = 0.3,
+                 input_scale: float = 0.3, output_scale: float = 0.3, hint_scale: float = 1.0,
                  noise: float = 0.0, n_iter: int = 300, learning_rate: float = 1e-2,
                  activity_weight: float = 1.0, device: str = "cpu",
                  random_state: int | None = None, progress: bool = True):

@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-import scipy.linalg as sla
+from scipy.linalg.lapack import dpotrf, dtrtrs
 
 from neurodata.errors import UnstableDynamicsError
 from neurodata.rnn._simulate import simulate_rate_network
@@ -65,10 +65,13 @@ def rls_update(p: np.ndarray, rates: np.ndarray) -> np.ndarray:
     pr = rates @ p
     s = pr @ rates.T
     s[np.diag_indices_from(s)] += 1.0
-    chol = np.linalg.cholesky(s)
-    g = sla.solve_triangular(chol, pr, lower=True, check_finite=False)
+    chol, info = dpotrf(s, lower=1, clean=1)
+    if info:
+        raise UnstableDynamicsError("the RLS matrix P lost positive definiteness; raise alpha "
+                                    "(P(0) = I / alpha) or lower the learning rate p0.")
+    g = dtrtrs(chol, pr, lower=1)[0]
     p -= g.T @ g
-    return sla.solve_triangular(chol.T, g, lower=False, check_finite=False)
+    return dtrtrs(chol, g, lower=1, trans=1)[0]
 
 
 @dataclass
