@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 import xarray as xr
-from scipy.linalg.blas import dger
+from scipy.linalg.blas import dger, dsymv, dsyr
 
 from neurodata.errors import InvalidRecordingError, UnstableDynamicsError
 from neurodata.rnn._force import _progress, rls_update
@@ -101,7 +101,7 @@ def _run(data, j, p, noise, *, dt_factor, leak, learn) -> tuple[np.ndarray, floa
     sampled = np.empty_like(data)
     chi2 = 0.0
     single = n_trials == 1
-    jt = j.T  # Fortran-ordered view for in-place BLAS rank-one updates
+    jt, pt = j.T, p.T  # Fortran-ordered views for in-place BLAS updates
     for k in range(noise.shape[1]):
         r = np.tanh(h)
         current = r @ j.T  # the step uses J before this sample's update, as the reference
@@ -112,9 +112,9 @@ def _run(data, j, p, noise, *, dt_factor, leak, learn) -> tuple[np.ndarray, floa
             chi2 += float(np.mean(err**2))
             if learn and single:  # rank-one RLS in place (Sussillo & Abbott 2009)
                 r1, e1 = r[0], err[0]
-                pr = p @ r1
+                pr = dsymv(1.0, pt, r1)  # P is symmetric: one triangle is kept and updated
                 c = 1.0 / (1.0 + r1 @ pr)
-                dger(-c, pr, pr, a=p.T, overwrite_a=True)
+                dsyr(-c, pr, a=pt, overwrite_a=True)
                 dger(-c, pr, e1, a=jt, overwrite_a=True)
             elif learn:  # all trials at once (batched RLS)
                 j -= err.T @ rls_update(p, r)
