@@ -171,7 +171,7 @@ def make_soc_network(
     True
     """
     rng = np.random.default_rng(random_state)
-    n, n_exc = int(n_units), int(round(excitatory_fraction * n_units))
+    n, n_exc = int(n_units), round(excitatory_fraction * n_units)
     fe = n_exc / n
     scale = initial_radius / np.sqrt(n * connection_prob * (1 - connection_prob)
                                      * (fe + (1 - fe) * ei_ratio**2))
@@ -223,7 +223,7 @@ def _emg_targets(t: np.ndarray, angles: np.ndarray, n_outputs: int,
 
 def _fit_readout(rates_e: np.ndarray, targets: np.ndarray, ridge: float) -> np.ndarray:
     """Ridge readout [bias, weights] from excitatory rates to the templates."""
-    design = np.concatenate([np.ones(rates_e.shape[:2] + (1,)), rates_e], -1)
+    design = np.concatenate([np.ones((*rates_e.shape[:2], 1)), rates_e], -1)
     design = design.reshape(-1, design.shape[-1])
     gram = design.T @ design
     lam = ridge * np.trace(gram) / gram.shape[0]
@@ -328,7 +328,7 @@ def make_motor_teacher(
         w = np.asarray(weights, dtype=float)
     n = w.shape[0]
     n_exc = n // 2
-    n_prep, n_move = int(round(prep_duration / dt)), int(round(duration / dt)) + 1
+    n_prep, n_move = round(prep_duration / dt), round(duration / dt) + 1
     t = (np.arange(n_prep + n_move) - n_prep) * dt
     angles = 2 * np.pi * np.arange(n_conditions) / n_conditions
     v = _amplified_directions(w, n_exc, 2)
@@ -402,8 +402,8 @@ def make_rnn_teacher(
     j = g * rng.standard_normal((n, n)) / np.sqrt(n)
     b = input_scale * rng.uniform(-1, 1, (n, 2))
     w_out = rng.standard_normal((n_outputs, n)) / np.sqrt(n)
-    n_prep = int(round(prep_duration / dt))
-    n_steps = n_prep + int(round(duration / dt))
+    n_prep = round(prep_duration / dt)
+    n_steps = n_prep + round(duration / dt)
     t = (np.arange(n_steps) - n_prep) * dt
     angles = 2 * np.pi * np.arange(n_conditions) / n_conditions
     cue = np.zeros((n_conditions, n_steps, 2))
@@ -490,7 +490,7 @@ def make_three_region_network(
         for r in range(3):
             gain = g[r] if s == r else strength[s, r]
             w[r * n:(r + 1) * n, s * n:(s + 1) * n] = gain * rng.standard_normal((n, n)) / np.sqrt(n)
-    n_steps = int(round(duration / dt)) + 1
+    n_steps = round(duration / dt) + 1
     t = np.arange(n_steps) * dt
     centre = (t / t[-1] * 1.5 * n)[:, None]
     bump = np.exp(-0.5 * ((np.arange(n)[None, :] - centre) / (0.1 * n)) ** 2)

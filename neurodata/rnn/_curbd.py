@@ -84,7 +84,7 @@ def decompose_currents(rates, weights, regions) -> xr.DataArray:
 
 def _filtered_noise(rng, shape, dt, tau_noise, amplitude) -> np.ndarray:
     """CURBD's input: white noise low-pass filtered with ``tau_noise``, starting at 1."""
-    n_trials, n_steps, n = shape
+    n_steps = shape[1]
     white = np.sqrt(tau_noise / dt) * rng.standard_normal(shape)
     out = np.empty(shape)
     out[:, 0] = 1.0
@@ -96,7 +96,7 @@ def _filtered_noise(rng, shape, dt, tau_noise, amplitude) -> np.ndarray:
 
 def _run(data, j, p, noise, *, dt_factor, leak, learn) -> tuple[np.ndarray, float]:
     """One pass over all trials; returns the rates at the data samples and chi^2."""
-    n_trials, n_samples, n = data.shape
+    n_trials = data.shape[0]
     h = np.arctanh(data[:, 0])
     sampled = np.empty_like(data)
     chi2 = 0.0

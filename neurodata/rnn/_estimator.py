@@ -7,8 +7,8 @@ import xarray as xr
 from sklearn.base import BaseEstimator
 
 from neurodata.errors import NeurodataError, ShapeError
-from neurodata.rnn._bptt import fit_bptt
-from neurodata.rnn._force import fit_force
+from neurodata.rnn._bptt import BPTTResult, fit_bptt
+from neurodata.rnn._force import ForceResult, fit_force
 from neurodata.rnn._metrics import cca_similarity, normalized_error, procrustes_distance
 from neurodata.rnn._simulate import simulate_rate_network
 from neurodata.rnn._validation import as_trials, check_aligned, select_units, time_step
@@ -134,7 +134,7 @@ class SparseRNN(BaseEstimator):
         if not 0.0 <= self.sampled_fraction <= 1.0:
             raise ValueError(f"sampled_fraction must lie in [0, 1]; got {self.sampled_fraction}.")
         n = recorded.sizes[recorded.dims[-1]]
-        m = int(round(self.sampled_fraction * n))
+        m = round(self.sampled_fraction * n)
         return np.sort(rng.choice(n, m, replace=False))
 
     def fit(self, inputs, targets, recorded=None, sampled=None) -> SparseRNN:
@@ -183,7 +183,8 @@ class SparseRNN(BaseEstimator):
             activity = rec.values[..., idx] / self.recorded_scale_
         else:
             self.sampled_units_ = self.unsampled_units_ = np.array([], dtype=int)
-        seed = rng.integers(2**32)
+        seed = int(rng.integers(2**32))
+        res: ForceResult | BPTTResult
         if self.method == "force":
             hints = None if activity is None else activity - activity.mean((0, 1))
             res = fit_force(u.values, zn, hints, n_units=self.n_units, dt=self.dt_, tau=self.tau,

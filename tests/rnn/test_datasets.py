@@ -8,7 +8,6 @@ import scipy.linalg as sla
 
 from neurodata.datasets import (
     make_motor_teacher,
-    make_rnn_teacher,
     make_soc_network,
     make_three_region_network,
 )
