@@ -59,6 +59,37 @@ def bench_students(quick: bool) -> None:
               f"CCA {sim['cca']:.3f}")
 
 
+def bench_adjoint(quick: bool) -> None:
+    """One BPTT gradient at the paper's size: hand-written adjoint vs torch.autograd."""
+    import torch
+
+    from neurodata.rnn._bptt import forward_rates, loss_and_grads
+
+    gen = torch.Generator().manual_seed(0)
+    n, trials, steps = 200, 8, 60 if quick else 281
+    shapes = {"J": (n, n), "B": (n, 2), "b": (n,), "x0": (n,), "W": (2, n)}
+    params = {k: 0.1 * torch.randn(*s, generator=gen) for k, s in shapes.items()}
+    u = torch.randn(trials, steps, 2, generator=gen)
+    z = torch.randn(trials, steps, 2, generator=gen)
+    a = torch.randn(trials, steps, 20, generator=gen)
+    one = torch.tensor(1.0)
+
+    def manual():
+        loss_and_grads(params, u, z, a, leak=0.05, activity_weight=1.0, var_z=one, var_a=one)
+
+    def autograd():
+        leaf = {k: v.clone().requires_grad_() for k, v in params.items()}
+        rates = forward_rates(leaf, u, 0.05)
+        loss = ((rates @ leaf["W"].T - z) ** 2).sum() + ((rates[..., :20] - a) ** 2).sum()
+        loss.backward()
+
+    reps = 2 if quick else 5
+    t_auto = min(_timed(autograd)[1] for _ in range(reps))
+    t_manual = min(_timed(manual)[1] for _ in range(reps))
+    print(f"BPTT gradient, {n} units x {trials} trials x {steps} steps: autograd "
+          f"{1e3 * t_auto:.1f} ms, adjoint {1e3 * t_manual:.1f} ms, speed-up {t_auto / t_manual:.2f}x")
+
+
 def _load_reference(path: Path):
     spec = importlib.util.spec_from_file_location("curbd_reference", path / "curbd.py")
     if spec is None or spec.loader is None:
@@ -129,6 +160,7 @@ def main(argv=None) -> int:
         pass
     if not args.skip_students:
         bench_students(args.quick)
+        bench_adjoint(args.quick)
     if args.curbd is not None:
         bench_curbd(args.curbd, args.quick)
     else:
