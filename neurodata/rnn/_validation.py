@@ -16,8 +16,9 @@ def as_trials(data, name: str, feature_dim: str | None = None, *,
               dims: Sequence[str] | None = None, min_steps: int = 3) -> xr.DataArray:
     """Return ``data`` as a float DataArray with dims ``(trial, time, feature)``.
 
-    Accepts ``(time, feature)`` or ``(trial, time, feature)`` DataArrays, or
-    plain arrays with ``dims`` naming their axes.  The feature dimension is
+    Accepts ``(time, feature)`` or ``(trial, time, feature)`` DataArrays (the
+    ``time_rel`` dimension of :func:`neurodata.signals.align` counts as
+    ``time``), or plain arrays with ``dims`` naming their axes.  The feature dimension is
     ``feature_dim`` or, when None, ``unit`` or ``roi``.
     """
     if not isinstance(data, xr.DataArray):
@@ -29,6 +30,8 @@ def as_trials(data, name: str, feature_dim: str | None = None, *,
             raise ShapeError(f"{name} has {arr.ndim} axes but dims {tuple(dims)} name "
                              f"{len(dims)}; pass dims matching the array.")
         data = xr.DataArray(arr, dims=tuple(dims))
+    if "time" not in data.dims and "time_rel" in data.dims:  # from neurodata.signals.align
+        data = data.rename(time_rel="time")
     feat = feature_dim
     if feat is None:
         found = [d for d in NEURON_DIMS if d in data.dims]
