@@ -60,7 +60,9 @@ def test_recovers_a_same_class_teacher(rnn_teacher):
 def test_seeded_fit_is_reproducible(small_motor_teacher):
     t = small_motor_teacher
     kw = dict(sampled_fraction=0.2, n_epochs=2, random_state=7, progress=False)
+    before = t.rates.copy(deep=True)
     a = SparseRNN(30, **kw).fit(t.inputs, t.outputs, t.rates)
+    assert t.rates.identical(before)  # the caller's data are never modified
     b = SparseRNN(30, **kw).fit(t.inputs, t.outputs, t.rates)
     np.testing.assert_array_equal(a.weights_.values, b.weights_.values)
     np.testing.assert_array_equal(a.sampled_units_, b.sampled_units_)
