@@ -4,9 +4,11 @@ Usage::
 
     PYTHONPATH=. python benchmarks/bench_rnn.py [--curbd PATH/TO/CURBD] [--quick]
 
-1. full-FORCE (RLS) and BPTT students at the paper's network size: a 200-unit
-   SOC teacher (Salatiello & Giese 2020 use this circuit's size), 200-unit
-   students, 8 training reach conditions of 0.7 s at 2.5 ms (281 steps).
+1. full-FORCE (RLS) and BPTT students at the paper's network size, taken to
+   be that of the published SOC teacher (200 units, Hennequin et al. 2014;
+   Stroud et al. 2018; the paper's full text, with its student size, was not
+   available to us): 200-unit students, 8 training reach conditions of 0.7 s
+   at 2.5 ms (281 steps).
 2. CURBD: ``fit_curbd`` and the authors' ``curbd.trainMultiRegionRNN`` (Perich et
    al. 2020, github.com/rajanlab/CURBD, Python version) on the same data
    (their ``threeRegionSim``), same initial weights, side by side in this

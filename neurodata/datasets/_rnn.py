@@ -85,8 +85,8 @@ def _soc_optimise(w: np.ndarray, n_exc: int, *, target: float, ei_ratio: float,
                     step *= 1.3
                     break
             step *= 0.5
-        else:
-            break
+        else:  # no descent step found: stop where we are
+            return w, it
         w, alpha = trial, alpha_trial
     return w, max_iter
 
