@@ -14,8 +14,9 @@ M-step (gradient ascent).  Each stimulus takes normalised-gradient steps of
 length ``step * norm`` (``step`` starts at ``lr``), followed by the optional
 temporal smoothing and the projection onto the constraint set.  A step that
 lowers that stimulus' objective is rejected (the stimulus returns to its best
-point) and its step length halves; an accepted step grows it by 1.2.  The
-best stimulus seen is returned, so an M-step never lowers any cluster's
+point) and its step length halves; an accepted step grows it by 1.2.  It
+stops after ``n_steps`` steps or once five steps raised no objective by more
+than ``1e-4``.  The best stimulus seen is returned, so an M-step never lowers any cluster's
 objective (warm starts make the previous stimulus the starting point).  The
 authors use plain SGD with a fixed learning rate and an EMA stopper; the
 adaptive, monotone step here removes the learning rate's dependence on the
@@ -36,9 +37,9 @@ import torch
 
 from neurodata.clustering._constraint import StimulusConstraint
 from neurodata.clustering._objective import (
+    BatchObjective,
     ResponseNormalizer,
     cluster_means,
-    group_objective,
     response_spread,
 )
 from neurodata.errors import NeurodataError, ShapeError
@@ -112,28 +113,34 @@ def evaluate(model: Model, normalizer: ResponseNormalizer, problems: Problems,
 
 def spread_tau(model: Model, normalizer: ResponseNormalizer, problems: Problems, n_neurons: int,
                tau: float) -> torch.Tensor:
-    """``tau`` times the spread of each problem's cluster-mean matrix ``(P,)``."""
-    _, means = evaluate(model, normalizer, problems, n_neurons)
-    spread = response_spread(means, problems.group, problems.alive, problems.n_problems)
+    """``tau`` times the spread of each problem's normalised responses ``(P,)``."""
+    r, _ = evaluate(model, normalizer, problems, n_neurons)
+    spread = response_spread(r, problems.labels, problems.group, problems.alive,
+                             problems.n_problems)
     return tau * spread.clamp_min(1e-6)
 
 
 def m_step(model: Model, normalizer: ResponseNormalizer, problems: Problems,
            constraint: StimulusConstraint, tau: torch.Tensor, n_neurons: int, n_steps: int,
-           lr: float) -> torch.Tensor:
-    """Optimise all stimuli in place (monotone, see module docstring); return their ``J``."""
+           lr: float, tol: float = 1e-4) -> torch.Tensor:
+    """Optimise all stimuli in place (monotone, see module docstring); return their ``J``.
+
+    At most ``n_steps`` steps; stops early once no alive stimulus has raised
+    its objective by more than ``tol`` over the last five steps.
+    """
     x = problems.stimuli.clone()
     best_x = x.clone()
     best_j = torch.full((len(x),), float("-inf"), dtype=x.dtype, device=x.device)
     best_g = torch.zeros_like(x)
     step = torch.full_like(best_j, lr)
-    labels, group, alive = problems.labels, problems.group, problems.alive
+    alive = problems.alive
+    objective = BatchObjective(normalizer, problems.labels, problems.group, alive, tau)
     bad = torch.zeros((), dtype=torch.bool, device=x.device)
+    checkpoint = best_j
     shape = (-1, 1, 1, 1, 1)
     for it in range(n_steps + 1):
         x.requires_grad_(True)
-        r = normalizer(call_model(model, x, n_neurons))
-        j = group_objective(cluster_means(r, labels, group), group, alive, tau)
+        j = objective(call_model(model, x, n_neurons))
         (g,) = torch.autograd.grad(j.sum(), x)
         with torch.no_grad():
             bad |= ~torch.isfinite(j).all()
@@ -143,6 +150,10 @@ def m_step(model: Model, normalizer: ResponseNormalizer, problems: Problems,
             best_j = torch.where(better, j, best_j)
             best_x = torch.where(better.view(shape), x, best_x)
             best_g = torch.where(better.view(shape), g, best_g)
+            if it % 5 == 0:  # stop once no stimulus improved its objective by ``tol`` in 5 steps
+                if it > 0 and bool(((best_j - checkpoint)[alive] <= tol).all()):
+                    break
+                checkpoint = best_j.clone()
             if it == n_steps:
                 break
             gnorm = torch.linalg.vector_norm(best_g.reshape(len(x), -1), dim=1).clamp_min(1e-30)

@@ -95,12 +95,12 @@ def _initial_state(n_neurons: int, k: int, constraint: StimulusConstraint,
 def _result(model: Model, normalizer: ResponseNormalizer, state: Problems, n_neurons: int,
             tau_eff: torch.Tensor, trace: EMTrace, split_log: list[dict],
             constraint: StimulusConstraint, attrs: dict) -> xr.Dataset:
-    _, means = evaluate(model, normalizer, state, n_neurons)
+    r, means = evaluate(model, normalizer, state, n_neurons)
     j = group_objective(means, state.group, state.alive, tau_eff)
     k = len(state.stimuli)
     stim = state.stimuli.detach().cpu().numpy().transpose(0, 2, 3, 4, 1)  # cluster,t,y,x,c
     labels = state.labels[0].cpu().numpy()
-    spread = response_spread(means, state.group, state.alive, 1)
+    spread = response_spread(r, state.labels, state.group, state.alive, 1)
     ds = xr.Dataset(
         {
             "labels": ("neuron", labels.astype(np.int64)),
@@ -137,7 +137,7 @@ def mds_clustering(
     split: bool = True,
     max_clusters: int | None = None,
     min_cluster_size: int = 5,
-    split_margin: float = 0.02,
+    split_margin: float = 0.04,
     max_iter: int = 20,
     n_steps: int = 40,
     lr: float = 0.2,
@@ -182,7 +182,8 @@ def mds_clustering(
     tau : float
         Softmax temperature.  With ``tau_scale="spread"`` (default) it is
         relative: the effective temperature is ``tau`` times the standard
-        deviation of the current cluster-mean matrix, set before every M-step;
+        deviation of the normalised responses of the clustered neurons to the
+        current stimuli, set before every M-step;
         with ``"absolute"`` it is in units of noise z-scores, as in the
         authors' code (1.6 there), which saturates the softmax when optimised
         responses are many noise-sds large (see :mod:`._objective`).
@@ -268,9 +269,7 @@ def mds_clustering(
                          **em_kwargs)
         state = compact(state)
         while split:
-            tau_ref = _reference_tau(model, normalizer, state, n, tau, tau_scale)
-            new, log = split_round(model, normalizer, state, constraint, generator, tau_ref, opts,
-                                   em_kwargs)
+            new, log = split_round(model, normalizer, state, constraint, generator, opts, em_kwargs)
             split_log.append(log)
             bar.update(1)
             bar.set_postfix(clusters=len(state.stimuli))
@@ -291,8 +290,8 @@ def _reference_tau(model: Model, normalizer: ResponseNormalizer, state: Problems
                    tau: float, tau_scale: str) -> torch.Tensor:
     if tau_scale == "absolute":
         return torch.full((1,), tau, device=state.stimuli.device)
-    _, means = evaluate(model, normalizer, state, n)
-    spread = response_spread(means, state.group, state.alive, 1)
+    r, _ = evaluate(model, normalizer, state, n)
+    spread = response_spread(r, state.labels, state.group, state.alive, 1)
     return tau * spread.clamp_min(1e-6)
 
 
@@ -346,7 +345,7 @@ class MDSClustering:
 
     def __init__(self, n_clusters_init: int = 6, *, tau: float = 1.6, tau_scale: str = "spread",
                  split: bool = True, max_clusters: int | None = None, min_cluster_size: int = 5,
-                 split_margin: float = 0.02, max_iter: int = 20, n_steps: int = 40,
+                 split_margin: float = 0.04, max_iter: int = 20, n_steps: int = 40,
                  lr: float = 0.2, split_max_iter: int = 6, split_refine_iter: int = 2,
                  norm: float | None = None,
                  value_range: Sequence[float] | Sequence[Sequence[float]] = (-1.0, 1.0),

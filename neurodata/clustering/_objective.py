@@ -27,8 +27,9 @@ with raw z-scores and ``tau`` of order one the softmax saturates: every
 sees the single strongest competitor, and a split of one type into two
 halves that differ by a few noise-sds already gains almost ``log 2`` per half,
 so splitting is driven by within-type noise.  :func:`response_spread`
-measures the spread of a cluster-mean matrix (the standard deviation of its
-entries) and, with ``tau_scale="spread"``, the effective temperature is
+measures the spread of the responses (the standard deviation of the
+normalised responses of the clustered neurons to the current cluster
+stimuli) and, with ``tau_scale="spread"``, the effective temperature is
 ``tau * spread``: the objective is then invariant to the units of the model's
 responses.
 """
@@ -42,7 +43,7 @@ import torch
 
 from neurodata.errors import NeurodataError
 
-__all__ = ["ResponseNormalizer", "cluster_means", "group_objective", "mds_objective",
+__all__ = ["BatchObjective", "ResponseNormalizer", "cluster_means", "group_objective", "mds_objective",
            "response_spread"]
 
 
@@ -141,6 +142,19 @@ def _same_problem(group: torch.Tensor, alive: torch.Tensor) -> torch.Tensor:
     return (group[:, None] == group[None, :]) & alive[None, :] & alive[:, None]
 
 
+def _softmax_mask(group: torch.Tensor, alive: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Additive mask (0 / -inf) of each row's competitors, and ``log K`` per row.
+
+    A dead row competes only with itself, so that its ``J`` is exactly 0 and
+    no NaN reaches the gradient of its (unused) stimulus.
+    """
+    mask = _same_problem(group, alive)
+    k = mask.sum(dim=1).clamp_min(1)
+    mask = mask | torch.eye(len(group), dtype=torch.bool, device=group.device)
+    neg = torch.zeros(mask.shape, device=group.device).masked_fill(~mask, float("-inf"))
+    return neg, torch.log(k.to(neg.dtype))
+
+
 def group_objective(means: torch.Tensor, group: torch.Tensor, alive: torch.Tensor,
                     tau: torch.Tensor) -> torch.Tensor:
     """``J`` of every stimulus in a batch of problems (0 for dead clusters).
@@ -148,32 +162,62 @@ def group_objective(means: torch.Tensor, group: torch.Tensor, alive: torch.Tenso
     ``tau`` is ``(P,)``, one temperature per problem; the softmax of each row
     runs over the alive clusters of that row's problem only.
     """
-    mask = _same_problem(group, alive)
+    neg, log_k = _softmax_mask(group, alive)
     z = means / tau[group][:, None]
-    lse = torch.logsumexp(z.masked_fill(~mask, float("-inf")), dim=1)
-    k = mask.sum(dim=1).clamp_min(1).to(means.dtype)
-    j = torch.diagonal(z) - lse + torch.log(k)
+    j = torch.diagonal(z) - torch.logsumexp(z + neg.to(z.dtype), dim=1) + log_k.to(z.dtype)
     return torch.where(alive, j, torch.zeros_like(j))
 
 
-def response_spread(means: torch.Tensor, group: torch.Tensor, alive: torch.Tensor,
-                    n_problems: int) -> torch.Tensor:
-    """Standard deviation of the cluster-mean entries of each problem ``(P,)``.
+class BatchObjective:
+    """``J`` of every stimulus straight from raw model responses, for a fixed partition.
+
+    Precomputes what an M-step keeps fixed (the cluster weights folded with
+    the per-neuron normalisation, the softmax mask, ``log K``, ``1 / tau``), so
+    that each gradient step costs one matrix product and a masked
+    ``logsumexp``.  Equal to ``group_objective(cluster_means(normalizer(raw)))``.
+    """
+
+    def __init__(self, normalizer: ResponseNormalizer, labels: torch.Tensor, group: torch.Tensor,
+                 alive: torch.Tensor, tau: torch.Tensor) -> None:
+        s = len(group)
+        member = (labels[group] == torch.arange(s, device=labels.device)[:, None]).to(
+            normalizer.scale.dtype)
+        w = member / member.sum(dim=1, keepdim=True).clamp_min(1.0)
+        self.weight = (w / normalizer.scale).T.contiguous()  # (N, S)
+        self.offset = (w * (normalizer.mean / normalizer.scale)).sum(dim=1)  # (S,)
+        self.neg, self.log_k = _softmax_mask(group, alive)
+        self.inv_tau = (1.0 / tau[group])[:, None]
+        self.alive = alive
+
+    def __call__(self, raw: torch.Tensor) -> torch.Tensor:
+        z = (raw.to(self.weight.dtype) @ self.weight - self.offset) * self.inv_tau
+        j = torch.diagonal(z) - torch.logsumexp(z + self.neg, dim=1) + self.log_k
+        return torch.where(self.alive, j, torch.zeros_like(j))
+
+
+def response_spread(responses: torch.Tensor, labels: torch.Tensor, group: torch.Tensor,
+                    alive: torch.Tensor, n_problems: int) -> torch.Tensor:
+    """Standard deviation of the normalised responses within each problem ``(P,)``.
+
+    For problem ``p`` the entries are the responses ``(S, N)`` of its neurons
+    (``labels[p] >= 0``) to its alive stimuli: the scale of the response
+    differences the objective compares.  Unlike the spread of the
+    cluster-mean matrix it is defined for a single cluster too.
 
     Examples
     --------
-    >>> m = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
-    >>> response_spread(m, torch.tensor([0, 0]), torch.tensor([True, True]), 1).tolist()
-    [0.5]
+    >>> r = torch.tensor([[1.0, 3.0, 9.0], [2.0, 4.0, 9.0]])
+    >>> labels = torch.tensor([[0, 1, -1]])  # the third neuron is not in the problem
+    >>> response_spread(r, labels, torch.tensor([0, 0]), torch.tensor([True, True]), 1).tolist()
+    [1.118...]
     """
-    mask = _same_problem(group, alive).to(means.dtype)
-    row_group = group
-    count = torch.zeros(n_problems, dtype=means.dtype, device=means.device)
+    w = (alive[:, None] & (labels[group] >= 0)).to(responses.dtype)  # (S, N)
+    count = torch.zeros(n_problems, dtype=responses.dtype, device=responses.device)
     total = torch.zeros_like(count)
     total_sq = torch.zeros_like(count)
-    count.index_add_(0, row_group, mask.sum(1))
-    total.index_add_(0, row_group, (means * mask).sum(1))
-    total_sq.index_add_(0, row_group, (means**2 * mask).sum(1))
+    count.index_add_(0, group, w.sum(1))
+    total.index_add_(0, group, (responses * w).sum(1))
+    total_sq.index_add_(0, group, (responses**2 * w).sum(1))
     mean = total / count.clamp_min(1)
     var = (total_sq / count.clamp_min(1) - mean**2).clamp_min(0)
     return torch.sqrt(var)

@@ -9,13 +9,16 @@ One *split round* (all of it batched, see :mod:`neurodata.clustering._engine`):
 2. Build one candidate partition per proposal (the parent's stimulus
    replaced by the two sub-cluster stimuli, its neurons relabelled), plus the
    unchanged partition, and run ``split_refine_iter`` EM iterations on all of
-   them with one common temperature ``tau_ref`` (``tau`` times the spread of
-   the current partition's cluster-mean matrix), then a final M-step.
+   them.  Then optimise all their stimuli once more with one common
+   temperature (``tau`` times the largest response spread among them, so
+   that the comparison is fair and errs on the side of not splitting) and
+   evaluate the mean objective of each.
 3. Keep the candidate with the highest mean objective if it has ``K + 1``
    clusters of at least ``min_cluster_size`` neurons, ``K + 1 <=
    max_clusters``, and its mean objective exceeds the unchanged partition's
    (optimised with the same budget) by the relative margin
-   ``split_margin * |J_old|``.
+   ``split_margin * max(|J_old|, log 2)`` (the floor matters for ``K = 1``,
+   where ``J`` is identically 0).
 
 The authors try the clusters one after another and accept any split that
 lowers the mean loss (their unfinished split-and-merge sketch adds the
@@ -28,11 +31,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from neurodata.clustering._constraint import StimulusConstraint
-from neurodata.clustering._engine import Model, Problems, m_step, problem_mean, run_em
-from neurodata.clustering._objective import ResponseNormalizer
+from neurodata.clustering._engine import Model, Problems, evaluate, m_step, problem_mean, run_em
+from neurodata.clustering._objective import ResponseNormalizer, response_spread
 
 
 @dataclass
@@ -103,8 +107,19 @@ def _sizes(world: Problems) -> torch.Tensor:
     return counts.index_add_(0, member, torch.ones_like(member))
 
 
+def _common_tau(model: Model, normalizer: ResponseNormalizer, world: Problems,
+                em_kwargs: dict) -> torch.Tensor:
+    """One temperature for all candidate partitions: ``tau`` times their largest spread."""
+    tau = em_kwargs["tau"]
+    if em_kwargs["tau_scale"] == "spread":
+        r, _ = evaluate(model, normalizer, world, em_kwargs["n_neurons"])
+        spread = response_spread(r, world.labels, world.group, world.alive, world.n_problems)
+        tau = tau * float(spread.max().clamp_min(1e-6))
+    return torch.full((world.n_problems,), tau, device=world.stimuli.device)
+
+
 def split_round(model: Model, normalizer: ResponseNormalizer, state: Problems,
-                constraint: StimulusConstraint, generator: torch.Generator, tau_ref: torch.Tensor,
+                constraint: StimulusConstraint, generator: torch.Generator,
                 opts: SplitOptions, em_kwargs: dict) -> tuple[Problems | None, dict]:
     """Try one split of a single-problem ``state``; return the new state (or None) and a log."""
     k = len(state.stimuli)
@@ -118,9 +133,8 @@ def split_round(model: Model, normalizer: ResponseNormalizer, state: Problems,
     world, parents = _candidates(state, local, eligible)
     if not parents:
         return None, log
-    tau_w = tau_ref.expand(world.n_problems).clone()
-    run_em(model, normalizer, world, constraint, max_iter=opts.split_refine_iter,
-           fixed_tau=tau_w, **em_kwargs)
+    run_em(model, normalizer, world, constraint, max_iter=opts.split_refine_iter, **em_kwargs)
+    tau_w = _common_tau(model, normalizer, world, em_kwargs)
     j = m_step(model, normalizer, world, constraint, tau_w, em_kwargs["n_neurons"],
                em_kwargs["n_steps"], em_kwargs["lr"])
     j_world = problem_mean(j, world.group, world.alive, world.n_problems)
@@ -132,7 +146,7 @@ def split_round(model: Model, normalizer: ResponseNormalizer, state: Problems,
     j_old = float(j_world[0])
     ok = (n_alive == k + 1) & (small == 0)
     ok[0] = False
-    gain = (j_world - j_old) / max(abs(j_old), 1e-12)
+    gain = (j_world - j_old) / max(abs(j_old), float(np.log(2)))
     gain = torch.where(ok, gain, torch.full_like(gain, float("-inf")))
     best = int(torch.argmax(gain))
     log.update(j_old=j_old, j_new=float(j_world[best]) if best else float("nan"))

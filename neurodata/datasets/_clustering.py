@@ -46,12 +46,12 @@ class _CellType:
 #: The functional types, in the order in which ``n_types`` takes them.
 RETINA_TYPES: tuple[_CellType, ...] = (
     _CellType("OFF sustained", -1, 2.0, 1.2, 0.15, 1.0, 0.3, 1.0),
-    _CellType("OFF transient", -1, 1.5, 0.8, 0.95, 1.6, 0.5, 0.6),
+    _CellType("OFF transient", -1, 1.5, 0.8, 0.8, 1.6, 0.5, 0.6),
     _CellType("ON sustained", +1, 2.0, 1.2, 0.15, 1.0, 0.3, 1.0),
-    _CellType("ON transient", +1, 1.5, 0.8, 0.95, 1.6, 0.5, 0.6),
+    _CellType("ON transient", +1, 1.5, 0.8, 0.8, 1.6, 0.5, 0.6),
     _CellType("ON-OFF", 0, 3.5, 0.8, 0.8, 1.8, 0.3, 0.8),
-    _CellType("ON slow", +1, 5.0, 1.6, 0.3, 2.2, 0.2, 1.4),
-    _CellType("OFF slow", -1, 5.0, 1.6, 0.3, 2.2, 0.2, 1.4),
+    _CellType("ON slow", +1, 5.5, 1.3, 0.2, 2.6, 0.1, 1.4),
+    _CellType("OFF slow", -1, 5.5, 1.3, 0.2, 2.6, 0.1, 1.4),
     _CellType("ON local", +1, 1.0, 0.6, 0.5, 0.6, 0.9, 0.5),
 )
 
