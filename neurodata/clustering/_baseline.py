@@ -13,6 +13,7 @@ optimised over, so that both methods see the same model.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -26,7 +27,7 @@ from neurodata.errors import NeurodataError, ShapeError
 __all__ = ["gmm_bic_clustering", "noise_response_features"]
 
 
-def noise_response_features(model: torch.nn.Module, n_stimuli: int = 500, *,
+def noise_response_features(model: Any, n_stimuli: int = 500, *,
                             stimulus_shape: Sequence[int] | None = None, norm: float | None = None,
                             value_range: Sequence[float] = (-1.0, 1.0),
                             random_state: int | None = None) -> xr.DataArray:

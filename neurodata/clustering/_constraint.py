@@ -85,8 +85,8 @@ class StimulusConstraint:
             flat = x.reshape(n, -1).numpy().astype(np.float64)
             flat[~flat.any(axis=1)] = 1.0
             lo_row, hi_row = self._rows
-            a = _scale_numpy(flat, lo_row, hi_row, self.norm, n_iter, rtol)
-            out = np.minimum(np.maximum(a[:, None] * flat, lo_row), hi_row)
+            scale = _scale_numpy(flat, lo_row, hi_row, self.norm, n_iter, rtol)
+            out = np.minimum(np.maximum(scale[:, None] * flat, lo_row), hi_row)
             return torch.from_numpy(out.astype(np.float32 if x.dtype == torch.float32 else
                                               np.float64)).to(x.dtype).reshape(x.shape)
         lo, hi = self._bounds(x)
@@ -236,7 +236,7 @@ def make_constraint(shape: Sequence[int], norm: float | None = None,
     target = 0.3 * float(np.sqrt(size)) if norm is None else float(norm)
     if not np.isfinite(target) or target <= 0:
         raise NeurodataError(f"norm must be a positive number; got {norm}.")
-    n_min, n_max = _feasible_norms(shape_t, rng[:, 0], rng[:, 1])
+    n_min, n_max = _feasible_norms(shape_t, rng[:, 0].tolist(), rng[:, 1].tolist())
     if not n_min * (1 - 1e-9) <= target <= n_max * (1 + 1e-9):
         raise NeurodataError(
             f"no stimulus of shape {shape_t} within value ranges {rng.tolist()} has L2 norm "

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from itertools import chain
+from typing import Any
 
 import numpy as np
 import torch
@@ -259,7 +260,7 @@ def mds_clustering(
             raise NeurodataError("the model returned NaN or infinite responses to noise stimuli; "
                                  "check the model before clustering.")
         normalizer = ResponseNormalizer.from_responses(resp, scale_floor)
-        em_kwargs = {"n_neurons": n, "tau": tau, "tau_scale": tau_scale, "n_steps": n_steps, "lr": lr}
+        em_kwargs: dict[str, Any] = {"n_neurons": n, "tau": tau, "tau_scale": tau_scale, "n_steps": n_steps, "lr": lr}
         opts = SplitOptions(min_cluster_size, max_clusters or max(1, n // min_cluster_size),
                             split_margin, split_max_iter, split_refine_iter)
         trace, split_log = EMTrace(), []

@@ -22,6 +22,7 @@ with Adam and early stopping on the held-out correlation.
 from __future__ import annotations
 
 import copy
+from typing import Any
 
 import numpy as np
 import torch
@@ -62,6 +63,10 @@ class ConvGaussianModel(torch.nn.Module):
     >>> tuple(model.traces(torch.zeros(2, 1, 20, 7, 7)).shape)
     (2, 13, 5)
     """
+
+    _tap: torch.Tensor
+    _grid: torch.Tensor
+    history_: xr.Dataset
 
     def __init__(self, n_neurons: int, stimulus_shape: tuple[int, int, int, int],
                  n_features: int = 16, n_hidden: int = 16, spatial_kernel: int | None = None) -> None:
@@ -121,7 +126,7 @@ class ConvGaussianModel(torch.nn.Module):
         return torch.nn.functional.softplus(mixed).reshape(b, out_len, -1, h * w)
 
     def _positions(self) -> torch.Tensor:
-        pos = self.mu
+        pos: torch.Tensor = self.mu
         if self.training:
             pos = pos + torch.exp(self.log_sigma)[:, None] * torch.randn_like(pos)
         return pos.clamp(-1, 1)
@@ -321,12 +326,15 @@ def fit_predictive_model(
     return model
 
 
-def prediction_correlation(model: torch.nn.Module, stimulus: xr.DataArray | np.ndarray,
+def prediction_correlation(model: Any, stimulus: xr.DataArray | np.ndarray,
                            responses: xr.DataArray | np.ndarray) -> xr.DataArray:
     """Per-neuron correlation between a model's predictions and responses to a movie.
 
     The first ``T - 1`` frames (``T`` the model's clip length) have no full
     history and are skipped.
+
+    ``model`` has ``stimulus_shape`` and ``traces(movie)``
+    (:class:`ConvGaussianModel`, :class:`~neurodata.datasets.RetinaLNModel`).
 
     Examples
     --------

@@ -79,7 +79,8 @@ def _candidates(state: Problems, local: Problems, eligible: list[int]) -> tuple[
     """World 0 is the unchanged partition, world w >= 1 splits ``parents[w - 1]``."""
     k = len(state.stimuli)
     labels0 = state.labels[0]
-    stimuli, groups, labels, parents = [state.stimuli], [torch.zeros(k, dtype=torch.long)], [labels0], []
+    stimuli, groups, labels = [state.stimuli], [torch.zeros(k, dtype=torch.long)], [labels0]
+    parents: list[int] = []
     base = k
     for p, c in enumerate(eligible):
         a, b = 2 * p, 2 * p + 1

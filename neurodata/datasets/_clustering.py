@@ -88,6 +88,11 @@ class RetinaLNModel(torch.nn.Module):
     (2, 12)
     """
 
+    filters: torch.Tensor
+    gains: torch.Tensor
+    thresholds: torch.Tensor
+    on_off: torch.Tensor
+
     def __init__(self, filters: torch.Tensor, gains: torch.Tensor, thresholds: torch.Tensor,
                  on_off: torch.Tensor, contrast: float = 0.3, beta: float = 2.0) -> None:
         super().__init__()
@@ -101,7 +106,8 @@ class RetinaLNModel(torch.nn.Module):
     @property
     def stimulus_shape(self) -> tuple[int, int, int, int]:
         """``(channel, time, y, x)`` of one stimulus clip."""
-        return tuple(self.filters.shape[1:])  # type: ignore[return-value]
+        c, t, h, w = self.filters.shape[1:]
+        return (int(c), int(t), int(h), int(w))
 
     @property
     def n_neurons(self) -> int:
@@ -278,7 +284,7 @@ def make_retina_population(
 
 
 def simulate_retina_recording(
-    model: torch.nn.Module,
+    model: RetinaLNModel,
     n_frames: int = 4000,
     *,
     contrast: float = 0.3,
@@ -297,8 +303,8 @@ def simulate_retina_recording(
     Parameters
     ----------
     model : RetinaLNModel
-        A model with ``stimulus_shape`` and ``traces`` (e.g. from
-        :func:`make_retina_population`).
+        The population (from :func:`make_retina_population`; any module with
+        ``stimulus_shape`` and ``traces`` works).
     n_frames : int
         Movie length.
     contrast : float

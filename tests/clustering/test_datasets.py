@@ -80,7 +80,7 @@ def test_recording_is_poisson_around_the_rate():
     assert abs(resid.mean()) < 0.02
     assert abs(resid.var() / rate.mean() - 1) < 0.05
     # the rate is the model's response to the clip ending at each frame (grey before the movie)
-    c, t, h, w = model.stimulus_shape
+    t = model.stimulus_shape[1]
     stim = torch.from_numpy(rec.stimulus.values).permute(3, 0, 1, 2)
     clip = stim[None, :, 100 - t + 1:101]
     assert np.allclose(2.0 * model(clip)[0].detach().numpy(), rate[100], rtol=1e-4, atol=1e-5)

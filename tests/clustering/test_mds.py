@@ -129,7 +129,7 @@ def test_absolute_tau_on_z_scores_saturates_and_oversplits():
 def test_typing_new_cells_on_the_fly(seeded_fits):
     """Held-out cells of known types, shown the final MDS once (Poisson counts), are typed by
     their strongest response."""
-    model, cells, res, _ = seeded_fits[0]
+    _, cells, res, _ = seeded_fits[0]
     est = MDSClustering()
     est.result_, est.stimuli_, est.n_clusters_ = res, res.stimuli, res.sizes["cluster"]
     majority = {k: np.bincount(cells.type.values[res.labels.values == k]).argmax()
@@ -144,7 +144,7 @@ def test_typing_new_cells_on_the_fly(seeded_fits):
 
 
 def test_estimator_wraps_the_function():
-    model, cells = make_retina_population(40, 2, stimulus_shape=(6, 5, 5), random_state=0)
+    model, _ = make_retina_population(40, 2, stimulus_shape=(6, 5, 5), random_state=0)
     est = MDSClustering(n_clusters_init=2, split=False, progress=False, random_state=0)
     assert est.fit(model) is est
     direct = mds_clustering(model, n_clusters_init=2, split=False, random_state=0)
@@ -178,7 +178,7 @@ def test_bad_input_gives_clear_errors():
         mds_clustering(_Wrong(linear), n_neurons=7, n_clusters_init=2)
     with pytest.raises(ShapeError, match="\\(batch, neuron\\)"):
         mds_clustering(_Wrong(lambda x: linear(x)[:, None]), n_clusters_init=2)
-    with pytest.raises(NeurodataError, match="torch.Tensor"):
+    with pytest.raises(NeurodataError, match=r"torch\.Tensor"):
         mds_clustering(_Wrong(lambda x: linear(x).numpy()), n_clusters_init=2)
     nan_model = _Wrong(lambda x: linear(x) * torch.nan)
     with pytest.raises(NeurodataError, match="NaN"):
@@ -195,7 +195,7 @@ def test_bad_input_gives_clear_errors():
         mds_clustering(_Wrong(linear), n_clusters_init=2, tau_scale="raw")
     meta = torch.nn.Linear(3, 3).to("meta")
     meta.stimulus_shape = (1, 4, 3, 3)
-    with pytest.raises(NeurodataError, match="move it with model.to"):
+    with pytest.raises(NeurodataError, match=r"move it with model\.to"):
         mds_clustering(meta, n_clusters_init=2)
 
 
