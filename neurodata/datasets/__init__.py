@@ -1,8 +1,21 @@
-"""Synthetic generators with known ground truth (``make_*``) and sample data (``load_*``)."""
+"""Synthetic recordings with known ground truth (``make_*``) and sample data (``load_*``)."""
 
 from __future__ import annotations
 
 from typing import Any
+
+from neurodata.datasets._connectome import make_dynamic_communities, make_weighted_lfr
+from neurodata.datasets._gain_control import make_adaptation_experiment, make_adaptation_trials
+from neurodata.datasets._population import make_calcium_imaging, make_poisson_population
+from neurodata.datasets._samples import (
+    cache_dir,
+    fetch_file,
+    list_samples,
+    load_sample,
+    reference_file,
+    sample_path,
+)
+from neurodata.datasets._segmentation import make_filament_segmentation
 
 # Generators that need torch are imported on first use, so that importing
 # neurodata.datasets stays light.
@@ -14,7 +27,20 @@ _LAZY = {
 
 __all__ = [
     "RetinaLNModel",
+    "cache_dir",
+    "fetch_file",
+    "list_samples",
+    "load_sample",
+    "make_adaptation_experiment",
+    "make_adaptation_trials",
+    "make_calcium_imaging",
+    "make_dynamic_communities",
+    "make_filament_segmentation",
+    "make_poisson_population",
     "make_retina_population",
+    "make_weighted_lfr",
+    "reference_file",
+    "sample_path",
     "simulate_retina_recording",
 ]
 
