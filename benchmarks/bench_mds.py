@@ -10,6 +10,7 @@ means by a loop over clusters), one sub-clustering and one candidate
 partition after another.  neurodata stacks all of them into one batch.
 
 Run:  PYTHONPATH=. python benchmarks/bench_mds.py  [--quick]
+      PYTHONPATH=. python benchmarks/bench_mds.py --accuracy   (the accuracy table of the docs)
 Prints wall times and the ratio reference / neurodata, side by side in one
 process (robust to machine load), and the ARI of both against the planted types.
 """
@@ -211,13 +212,63 @@ def bench_m_step(model, n_neurons, k, n_steps, repeats):
     return min(t_ours), min(t_ref), float((j_ours - j_ref).abs().max())
 
 
+def accuracy_table(seeds: range, learned_seeds: range) -> None:
+    """ARI over seeds (MDS from K and from 3 with splitting, GMM baselines), typing accuracy, and
+    the learned model's held-out correlation and ARI: the table of docs/clustering.rst."""
+    from neurodata.clustering import (
+        MDSClustering,
+        fit_predictive_model,
+        gmm_bic_clustering,
+        noise_response_features,
+        prediction_correlation,
+    )
+    from neurodata.datasets import simulate_retina_recording
+
+    print("seed | MDS from 6 (ARI, K) | MDS from 3 (ARI, K) | GMM diag | GMM full | typing")
+    for seed in seeds:
+        model, cells = make_retina_population(240, 6, random_state=seed)
+        t = cells.type.values
+        res = {k0: mds_clustering(model, n_clusters_init=k0, random_state=seed) for k0 in (6, 3)}
+        feats = noise_response_features(model, 500, random_state=seed)
+        gmm = [gmm_bic_clustering(feats, range(1, 13), covariance_type=cov, random_state=seed)
+               for cov in ("diag", "full")]
+        est = MDSClustering()
+        r6 = res[6]
+        est.result_, est.stimuli_, est.n_clusters_ = r6, r6.stimuli, r6.sizes["cluster"]
+        majority = {k: np.bincount(t[r6.labels.values == k]).argmax() for k in range(est.n_clusters_)}
+        new_model, new_cells = make_retina_population(240, 6, random_state=100 + seed)
+        counts = np.random.default_rng(seed).poisson(2.0 * est.transform(new_model).values)
+        typed = np.array([majority[k] for k in est.predict(counts).values])
+        cols = [f"{adjusted_rand_score(t, r.labels):.3f}, {r.sizes['cluster']}" for r in res.values()]
+        cols += [f"{adjusted_rand_score(t, g.labels):.3f}, {g.attrs['n_clusters']}" for g in gmm]
+        cols.append(f"{np.mean(typed == new_cells.type.values):.3f}")
+        print(f"{seed} | " + " | ".join(cols), flush=True)
+    for seed in learned_seeds:
+        model, cells = make_retina_population(240, 6, random_state=seed)
+        rec = simulate_retina_recording(model, 6000, random_state=seed + 10)
+        test = simulate_retina_recording(model, 1500, random_state=seed + 20)
+        twin = fit_predictive_model(rec.stimulus, rec.responses, n_epochs=25, random_state=seed)
+        corr = [float(prediction_correlation(m, test.stimulus, r).mean())
+                for m, r in ((twin, test.responses), (twin, test.rate), (model, test.responses))]
+        res = mds_clustering(twin.centered(), n_clusters_init=6, random_state=seed)
+        print(f"learned model, seed {seed}: held-out correlation {corr[0]:.3f} with responses "
+              f"(ground truth {corr[2]:.3f}), {corr[1]:.3f} with rates; MDS ARI "
+              f"{adjusted_rand_score(cells.type, res.labels):.3f}, K={res.sizes['cluster']}",
+              flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="smaller problem (a smoke test)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--accuracy", action="store_true",
+                        help="instead: the ARI / typing / learned-model table over seeds (slow)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    if args.accuracy:
+        accuracy_table(range(5), range(3))
+        return
     n, k_true, shape = (96, 6, (8, 7, 7)) if args.quick else (240, 6, (12, 9, 9))
     model, cells = make_retina_population(n, k_true, stimulus_shape=shape, random_state=args.seed)
     print(f"population: {n} neurons, {k_true} types, stimuli {shape} (time, y, x); "

@@ -117,8 +117,9 @@ def test_absolute_tau_on_z_scores_saturates_and_oversplits():
     responses (tens of noise-sds) saturate the softmax, every J_c sits at log K and splitting is
     driven by within-type variation; tau relative to the response spread keeps the types."""
     model, cells = small_retina(0)
-    rel = mds_clustering(model, n_clusters_init=6, random_state=0)
-    ab = mds_clustering(model, n_clusters_init=6, tau_scale="absolute", random_state=0)
+    rel = mds_clustering(model, n_clusters_init=6, max_clusters=9, random_state=0)
+    ab = mds_clustering(model, n_clusters_init=6, tau_scale="absolute", max_clusters=9,
+                        random_state=0)
     k_ab = ab.sizes["cluster"]
     assert np.all(np.abs(ab.cluster_objective.values - np.log(k_ab)) < 0.02)
     assert np.all(rel.cluster_objective.values < np.log(rel.sizes["cluster"]) - 0.3)
