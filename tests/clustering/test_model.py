@@ -90,3 +90,32 @@ def test_training_input_errors():
         fit_predictive_model(stim, np.zeros((100, 3)), clip_frames=10, chunk_frames=80)
     with pytest.raises(ShapeError, match="movie must have shape"):
         ConvGaussianModel(2, (1, 4, 5, 5)).traces(torch.zeros(1, 1, 3, 5, 5))
+
+
+def test_fits_binned_spike_trains_of_a_recording():
+    """A recording's spike trains, binned at the frame times with neurodata.bin_spikes, train the
+    model like the simulated counts they came from."""
+    import xarray as xr
+
+    import neurodata as nd
+    from neurodata.datasets import make_retina_population
+
+    truth, _ = make_retina_population(6, 2, stimulus_shape=(6, 5, 5), random_state=0)
+    rec = simulate_retina_recording(truth, 400, random_state=0)
+    counts = rec.responses.values.astype(int)
+    rate = rec.attrs["frame_rate"]
+    frame, unit = np.nonzero(counts)
+    times = np.repeat((frame + 0.5) / rate, counts[frame, unit])
+    order = np.argsort(times, kind="stable")
+    spikes = xr.Dataset({"spike_times": ("spike", times[order]),
+                         "spike_unit": ("spike", np.repeat(unit, counts[frame, unit])[order])},
+                        coords={"unit": np.arange(6)})
+    binned = nd.bin_spikes(spikes, 1 / rate, start=0.0, stop=400 / rate)
+    assert binned.dims == ("time", "unit") and np.array_equal(binned.values, counts)
+    a = fit_predictive_model(rec.stimulus, binned, clip_frames=6, n_epochs=1, random_state=0)
+    b = fit_predictive_model(rec.stimulus, rec.responses, clip_frames=6, n_epochs=1,
+                             random_state=0)
+    assert a.n_neurons == 6
+    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
+    corr = prediction_correlation(a, rec.stimulus, binned)
+    assert corr.dims == ("unit",) and list(corr.unit.values) == list(range(6))
