@@ -260,14 +260,14 @@ def mds_clustering(
             raise NeurodataError("the model returned NaN or infinite responses to noise stimuli; "
                                  "check the model before clustering.")
         normalizer = ResponseNormalizer.from_responses(resp, scale_floor)
-        em_kwargs: dict[str, Any] = {"n_neurons": n, "tau": tau, "tau_scale": tau_scale, "n_steps": n_steps, "lr": lr}
+        em_kwargs: dict[str, Any] = {"n_neurons": n, "tau": tau, "tau_scale": tau_scale,
+                                     "n_steps": n_steps, "lr": lr}
         opts = SplitOptions(min_cluster_size, max_clusters or max(1, n // min_cluster_size),
                             split_margin, split_max_iter, split_refine_iter)
         trace, split_log = EMTrace(), []
         state = _initial_state(n, n_clusters_init, constraint, generator, dev)
         bar = tqdm(disable=not progress, desc="MDS clustering", unit="round")
-        tau_eff = run_em(model, normalizer, state, constraint, max_iter=max_iter, trace=trace,
-                         **em_kwargs)
+        run_em(model, normalizer, state, constraint, max_iter=max_iter, trace=trace, **em_kwargs)
         state = compact(state)
         while split:
             new, log = split_round(model, normalizer, state, constraint, generator, opts, em_kwargs)
@@ -277,12 +277,11 @@ def mds_clustering(
             if new is None:
                 break
             state = new
-            tau_eff = run_em(model, normalizer, state, constraint, max_iter=max_iter, trace=trace,
-                             **em_kwargs)
+            run_em(model, normalizer, state, constraint, max_iter=max_iter, trace=trace,
+                   **em_kwargs)
             state = compact(state)
         bar.close()
         tau_final = _reference_tau(model, normalizer, state, n, tau, tau_scale)
-        del tau_eff
         attrs = {"tau": tau, "tau_scale": tau_scale, "n_clusters_init": n_clusters_init}
         return _result(model, normalizer, state, n, tau_final, trace, split_log, constraint, attrs)
 
