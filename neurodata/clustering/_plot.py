@@ -102,8 +102,10 @@ def _heatmap(ax: plt.Axes, mat: np.ndarray, xlabels: list, ylabels: list, cmap: 
     ax.set_yticks(range(len(ylabels)), [str(v) for v in ylabels], fontsize=8)
     for (i, j), v in np.ndenumerate(mat):
         if np.isfinite(v):
+            r, g, b, _ = im.cmap(im.norm(v))
+            dark = 0.299 * r + 0.587 * g + 0.114 * b < 0.5
             ax.text(j, i, f"{v:.2f}" if abs(v) < 10 else f"{v:.0f}", ha="center", va="center",
-                    fontsize=6, color="k")
+                    fontsize=6, color="w" if dark else "k")
     ax.figure.colorbar(im, ax=ax, shrink=0.8)
 
 
