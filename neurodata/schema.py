@@ -12,8 +12,9 @@ Dimensions
     signals (imaging traces, binned counts).  Strictly increasing, finite.
 ``time_<name>``
     The own time axis of any other series (``time_position``,
-    ``time_head_direction``, ...), with a coordinate of the same name that
-    follows the rules of ``time``.
+    ``time_head_direction``, ...), with a coordinate of the same name: float64
+    seconds, finite, non-decreasing (event series such as licks may repeat a
+    timestamp).
 ``unit``
     Sorted units.  The coordinate holds the NWB unit ids; every column of the
     Units table is a coordinate on ``unit`` (``location``, ``electrodes``,
@@ -147,7 +148,7 @@ def interval_table(ds: xr.Dataset, dim: str) -> xr.Dataset:
         for name in ds.coords
         if str(name).startswith(prefix) and ds.coords[name].dims == (dim,)
     }
-    return xr.Dataset(cols, coords={dim: ds[dim]} if dim in ds.coords else None)
+    return xr.Dataset(cols, coords={dim: ds[dim].variable} if dim in ds.coords else None)
 
 
 def _fail(msg: str) -> None:
@@ -167,9 +168,11 @@ def _check_time_coord(ds: xr.Dataset, dim: str) -> None:
     values = np.asarray(t.values)
     if values.size and not np.all(np.isfinite(values)):
         _fail(f"coordinate {dim!r} has NaN or infinite values; drop those samples first.")
-    if values.size > 1 and np.any(np.diff(values) <= 0):
-        _fail(f"coordinate {dim!r} must be strictly increasing; sort with ds.sortby({dim!r}) "
-              f"and drop duplicate samples.")
+    if dim == "time" and values.size > 1 and np.any(np.diff(values) <= 0):
+        _fail("coordinate 'time' must be strictly increasing; sort with ds.sortby('time') "
+              "and drop duplicate samples.")
+    if values.size > 1 and np.any(np.diff(values) < 0):
+        _fail(f"coordinate {dim!r} must not decrease; sort with ds.sortby({dim!r}).")
 
 
 def _check_spikes(ds: xr.Dataset) -> None:

@@ -1,0 +1,185 @@
+"""Sample data shipped with the package, and downloads of public recordings.
+
+Shipped samples live in ``neurodata/datasets/data`` and are listed, with
+their sha256 and how they were made, in ``registry.json`` beside them.  Public
+recordings are downloaded by :func:`fetch_file` into a cache folder
+(``$NEURODATA_DATA`` or ``~/.cache/neurodata``), checked against their sha256,
+and written atomically.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import urllib.request
+from pathlib import Path
+
+import xarray as xr
+
+from neurodata.errors import FileFormatError, NeurodataError
+
+__all__ = ["cache_dir", "fetch_file", "list_samples", "load_sample", "reference_file",
+           "sample_path"]
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+
+
+def _registry() -> dict:
+    with open(DATA_DIR / "registry.json") as f:
+        return json.load(f)
+
+
+def list_samples() -> dict[str, str]:
+    """Names of the shipped samples with one-line descriptions.
+
+    Examples
+    --------
+    >>> sorted(list_samples())
+    ['sample_imaging', 'sample_session']
+    """
+    return {name: entry["description"] for name, entry in _registry()["samples"].items()}
+
+
+def sample_path(name: str = "sample_session") -> Path:
+    """Path of a shipped sample NWB file.
+
+    Examples
+    --------
+    >>> sample_path("sample_session").name
+    'sample_session.nwb'
+    """
+    samples = _registry()["samples"]
+    if name not in samples:
+        raise NeurodataError(f"no sample named {name!r}; available: {', '.join(sorted(samples))}.")
+    return DATA_DIR / samples[name]["file"]
+
+
+def load_sample(name: str = "sample_session", *, lazy: bool = True) -> xr.Dataset:
+    """Open a shipped sample session as a recording.
+
+    ``sample_session``: 24 orientation-tuned Poisson units over 40 trials with
+    running speed (made by :func:`make_poisson_population` with seed 0);
+    ``sample_imaging``: 30 ROIs of two-photon fluorescence with neuropil and
+    known calcium events (:func:`make_calcium_imaging`, seed 0).
+
+    Examples
+    --------
+    >>> ds = load_sample("sample_session", lazy=False)
+    >>> ds.sizes["unit"], ds.sizes["trial"]
+    (24, 40)
+    """
+    from neurodata.io import open_nwb
+
+    return open_nwb(sample_path(name), lazy=lazy)
+
+
+def cache_dir() -> Path:
+    """Folder for downloaded data: ``$NEURODATA_DATA`` or ``~/.cache/neurodata``.
+
+    Examples
+    --------
+    >>> isinstance(cache_dir(), Path)
+    True
+    """
+    return Path(os.environ.get("NEURODATA_DATA", Path.home() / ".cache" / "neurodata"))
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 22), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def fetch_file(url: str, *, sha256: str | None = None, dest: str | os.PathLike | None = None,
+               progress: bool = True, timeout: float = 60.0) -> Path:
+    """Download a file once into the cache, verify it, and return its path.
+
+    A file already in place with the right checksum is not downloaded again.
+    The download goes to a temporary file beside the destination and is moved
+    into place only after its checksum matches, so an interrupted or corrupted
+    download never leaves a file that looks complete.
+
+    Parameters
+    ----------
+    url : str
+        Where to download from (http, https or file URL).
+    sha256 : str, optional
+        Expected hex digest; a mismatch raises and keeps nothing.
+    dest : path-like, optional
+        Destination file; default: the URL's file name in :func:`cache_dir`.
+    progress : bool
+        Show a tqdm progress bar.
+    timeout : float
+        Seconds to wait for the server.
+
+    Returns
+    -------
+    pathlib.Path
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> src = Path(tempfile.mkdtemp()) / "x.bin"; _ = src.write_bytes(b"abc")
+    >>> out = fetch_file(src.as_uri(), dest=src.with_name("y.bin"), progress=False,
+    ...                  sha256="ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+    >>> out.read_bytes()
+    b'abc'
+    """
+    target = Path(dest) if dest is not None else cache_dir() / url.rstrip("/").rsplit("/", 1)[-1]
+    if target.exists() and (sha256 is None or _sha256(target) == sha256):
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as resp:
+            total = int(resp.headers.get("Content-Length") or 0) or None
+            from tqdm.auto import tqdm
+
+            with tqdm(total=total, unit="B", unit_scale=True, desc=target.name,
+                      disable=not progress) as bar:
+                for block in iter(lambda: resp.read(1 << 20), b""):
+                    out.write(block)
+                    bar.update(len(block))
+        if sha256 is not None and (got := _sha256(tmp)) != sha256:
+            raise FileFormatError(f"the download from {url} has sha256 {got}, expected {sha256}; "
+                                  f"the file was not kept. Try again, or check the URL.")
+        shutil.move(str(tmp), target)
+    except OSError as err:
+        if isinstance(err, FileFormatError):
+            raise
+        raise FileFormatError(f"could not download {url}: {err}. Check the address and your "
+                              f"network connection.") from None
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return target
+
+
+def reference_file(relpath: str) -> Path | None:
+    """Find a file of the project's reference data folder, or return None.
+
+    Tutorials and benchmarks use real recordings when they are available and
+    fall back to synthetic data otherwise; the package itself never needs
+    them.  Looked up in ``$NEURODATA_SHARED_DATA``, then in ``shared/data``
+    beside the current folder or any folder above it.
+
+    Examples
+    --------
+    >>> reference_file("no/such/file.nwb") is None
+    True
+    """
+    roots = [Path(os.environ["NEURODATA_SHARED_DATA"])] if "NEURODATA_SHARED_DATA" in os.environ \
+        else []
+    here = Path.cwd().resolve()
+    roots += [p / "shared" / "data" for p in (here, *here.parents)]
+    roots += [p / "shared" / "data" for p in Path(__file__).resolve().parents]
+    for root in roots:
+        if (root / relpath).is_file():
+            return root / relpath
+    return None
