@@ -1,6 +1,6 @@
 """
 Dynamic functional connectomes: which neurons work together, when, and in which animals
-======================================================================================
+=======================================================================================
 
 Dyballa et al. (ICLR 2024) turn brain-wide calcium imaging of several animals
 into a *dynamic functional connectome* in three steps:
