@@ -7,6 +7,14 @@ import xarray as xr
 
 matplotlib.use("Agg")
 
+# pytest -n 2 runs two workers on two cores: one BLAS thread each avoids oversubscription.
+try:
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=1)
+except ImportError:  # pragma: no cover
+    pass
+
 
 @pytest.fixture(autouse=True)
 def _doctest_namespace(doctest_namespace):

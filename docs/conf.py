@@ -24,6 +24,7 @@ extensions = [
     "sphinx_gallery.gen_gallery",
 ]
 autosummary_generate = True
+templates_path = ["_templates"]
 numpydoc_show_class_members = False
 exclude_patterns = ["_build", "auto_tutorials/*.ipynb", "auto_tutorials/*.py"]
 html_theme = "pydata_sphinx_theme"

@@ -11,7 +11,18 @@ import pytest
 matplotlib.use("Agg")
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = Path(os.environ.get("NEURODATA_SHARED_DATA", ROOT.parent / "shared" / "data"))
+
+def _find_shared() -> Path:
+    """``$NEURODATA_SHARED_DATA``, else ``shared/data`` beside the repository (or above it)."""
+    if "NEURODATA_SHARED_DATA" in os.environ:
+        return Path(os.environ["NEURODATA_SHARED_DATA"])
+    for parent in ROOT.parents:
+        if (parent / "shared" / "data").is_dir():
+            return parent / "shared" / "data"
+    return ROOT.parent / "shared" / "data"
+
+
+SHARED_DATA = _find_shared()
 
 
 def shared_file(relpath: str) -> Path:

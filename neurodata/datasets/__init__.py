@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from neurodata.datasets._connectome import make_dynamic_communities, make_weighted_lfr
+from neurodata.datasets._gain_control import make_adaptation_experiment, make_adaptation_trials
 from neurodata.datasets._neuroformer import make_hub_network
 from neurodata.datasets._population import make_calcium_imaging, make_poisson_population
+from neurodata.datasets._rnn import (
+    make_motor_teacher,
+    make_rnn_teacher,
+    make_soc_network,
+    make_three_region_network,
+)
 from neurodata.datasets._samples import (
     cache_dir,
     fetch_file,
@@ -12,15 +22,52 @@ from neurodata.datasets._samples import (
     reference_file,
     sample_path,
 )
+from neurodata.datasets._segmentation import make_filament_segmentation
+
+# Generators that need torch (or numba) are imported on first use, so that importing
+# neurodata.datasets stays light.
+_LAZY = {
+    "make_cortical_sheet": "neurodata.datasets._field_theory",  # numba, via field_theory
+    "make_field_recording": "neurodata.datasets._field_theory",
+    "RetinaLNModel": "neurodata.datasets._clustering",
+    "make_retina_population": "neurodata.datasets._clustering",
+    "simulate_retina_recording": "neurodata.datasets._clustering",
+}
 
 __all__ = [
+    "RetinaLNModel",
     "cache_dir",
     "fetch_file",
     "list_samples",
     "load_sample",
+    "make_adaptation_experiment",
+    "make_adaptation_trials",
     "make_calcium_imaging",
+    "make_cortical_sheet",
+    "make_dynamic_communities",
+    "make_field_recording",
+    "make_filament_segmentation",
     "make_hub_network",
+    "make_motor_teacher",
     "make_poisson_population",
+    "make_retina_population",
+    "make_rnn_teacher",
+    "make_soc_network",
+    "make_three_region_network",
+    "make_weighted_lfr",
     "reference_file",
     "sample_path",
+    "simulate_retina_recording",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'neurodata.datasets' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -240,6 +241,7 @@ def save_nwb(recording: xr.Dataset, path: str | os.PathLike, *, overwrite: bool 
     from pynwb import NWBHDF5IO
 
     with atomic_path(path, overwrite=overwrite) as tmp:
-        with NWBHDF5IO(str(tmp), mode="w") as io:
+        with NWBHDF5IO(str(tmp), mode="w") as io, warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*[Ss]hape.*")  # see write_nwb
             io.write(nwbfile)
     return Path(os.fspath(path)).expanduser()

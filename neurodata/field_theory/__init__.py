@@ -1,0 +1,72 @@
+"""Canonical cortical field theory (Cooray, Cooray & Friston 2023, arXiv:2308.10645).
+
+Neural masses on a 2D lattice, their continuum limit (damped Klein-Gordon fields with
+``m`` and ``c`` from the lattice parameters), exact-in-time spectral and symplectic
+leapfrog solvers, the equipartition spectrum and fits of the field to sheets, recordings
+and spectra.  See ``docs/field_theory.rst`` for the equations.
+"""
+
+from __future__ import annotations
+
+from neurodata.field_theory._continuum import (
+    FieldParameters,
+    continuum_limit,
+    coupled_field_operators,
+    klein_gordon_dispersion,
+    lattice_dispersion,
+    lattice_eigenvalues,
+)
+from neurodata.field_theory._fit import estimate_mode_dispersion, fit_field
+from neurodata.field_theory._fit_spectrum import fit_field_spectrum
+from neurodata.field_theory._lattice import lattice_jacobian, lattice_rhs, simulate_lattice
+from neurodata.field_theory._leapfrog import cfl_limit, discrete_energy, solve_leapfrog
+from neurodata.field_theory._masses import (
+    JansenRit,
+    Linearisation,
+    LinearOscillator,
+    NeuralMass,
+    StuartLandau,
+    WilsonCowan,
+    linearise,
+)
+from neurodata.field_theory._model import CorticalFieldModel
+from neurodata.field_theory._spectra import (
+    REPORTED_SLOPE_RANGE,
+    equipartition_psd,
+    equipartition_spectrum,
+    measure_spectrum,
+    spectral_slope,
+)
+from neurodata.field_theory._spectral import solve_spectral
+
+__all__ = [
+    "REPORTED_SLOPE_RANGE",
+    "CorticalFieldModel",
+    "FieldParameters",
+    "JansenRit",
+    "LinearOscillator",
+    "Linearisation",
+    "NeuralMass",
+    "StuartLandau",
+    "WilsonCowan",
+    "cfl_limit",
+    "continuum_limit",
+    "coupled_field_operators",
+    "discrete_energy",
+    "equipartition_psd",
+    "equipartition_spectrum",
+    "estimate_mode_dispersion",
+    "fit_field",
+    "fit_field_spectrum",
+    "klein_gordon_dispersion",
+    "lattice_dispersion",
+    "lattice_eigenvalues",
+    "lattice_jacobian",
+    "lattice_rhs",
+    "linearise",
+    "measure_spectrum",
+    "simulate_lattice",
+    "solve_leapfrog",
+    "solve_spectral",
+    "spectral_slope",
+]

@@ -1,0 +1,158 @@
+"""Fit the field parameters to a power spectrum (a recorded LFP/ECoG-like signal).
+
+The equipartition spectrum (:func:`equipartition_spectrum`) is fitted to a measured
+spectrum by least squares on ``log P`` over a frequency band, with parameters
+``log m, log c, log gamma`` (and ``log floor`` for a white sensor-noise floor); the noise
+intensity ``sigma`` enters as a factor ``sigma^2`` and is profiled out in closed form.
+
+What a single-site spectrum can tell: ``m`` sets the mass gap (the rise of ``f P(f)`` at
+``f0``), ``gamma`` its sharpness, and the ratio ``sigma^2 / (c^2 gamma)`` the level of the
+1/f band.  ``c`` is identified by the high-frequency cutoff of the lattice (the shortest
+waves, ``f_max = sqrt(m^2 + c^2 max mu) / 2 pi``), so the signal must be sampled above
+``2 f_max`` for ``c`` to be recovered; otherwise only ``sigma / c`` is.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import xarray as xr
+from scipy.optimize import least_squares
+
+from neurodata.errors import NeurodataError
+from neurodata.field_theory._continuum import FieldParameters
+from neurodata.field_theory._grid import check_spacing, laplacian_eigenvalues
+from neurodata.field_theory._spectra import equipartition_psd
+
+
+def _initial_guess(f: np.ndarray, p: np.ndarray, mu_max: float) -> tuple[float, float, float]:
+    """Mass gap from the rise of ``f P``, cutoff from its fall, damping a tenth of ``m``."""
+    fp = f * p
+    plateau = np.median(fp[fp > 0.2 * fp.max()])
+    above = np.flatnonzero(fp > 0.5 * plateau)
+    f0 = f[above[0]] if above.size else f[np.argmax(fp)]
+    f_cut = f[above[-1]] if above.size else f[-1]
+    m = 2 * np.pi * max(f0, f[0])
+    c = np.sqrt(max((2 * np.pi * f_cut) ** 2 - m**2, m**2)) / np.sqrt(mu_max)
+    return m, c, 0.1 * m
+
+
+def _model(theta, f, kw, floor):
+    m, c, gamma = np.exp(theta[:3])
+    psd = equipartition_psd(f, m=m, c=c, gamma=gamma, noise=1.0, **kw)
+    return psd, (np.exp(theta[3]) if floor else 0.0)
+
+
+def _residuals(theta, f, logp, kw, floor):
+    try:
+        with np.errstate(all="ignore"):
+            base, fl = _model(theta, f, kw, floor)
+    except (ZeroDivisionError, NeurodataError):
+        return np.full(f.size, 1e3)
+    if not np.all(np.isfinite(base)) or np.any(base <= 0):
+        return np.full(f.size, 1e3)
+    if floor:
+        # with a floor, sigma^2 is not separable: theta[4] is log sigma^2
+        return np.log(np.exp(theta[4]) * base + fl) - logp
+    log_sigma2 = np.mean(logp - np.log(base))
+    return np.log(base) + log_sigma2 - logp
+
+
+def _grid_starts(f, logp, kw, m0, c0, g0, floor, n_best=2):
+    """The best few (c, gamma) of a coarse grid around the initial guess, as fit starts."""
+    scored = []
+    for cs in np.geomspace(0.2, 5.0, 9):
+        for gs in (0.3, 1.0, 3.0):
+            theta = [np.log(m0), np.log(c0 * cs), np.log(g0 * gs)]
+            r = _residuals(np.array(theta), f, logp, kw, False)
+            scored.append((float(r @ r), theta))
+    scored.sort(key=lambda item: item[0])
+    starts = []
+    for _, theta in scored[:n_best]:
+        if floor:
+            base0, _ = _model(np.array(theta), f, kw, False)
+            theta = [*theta, np.log(np.exp(logp).min() * 0.5), float(np.mean(logp - np.log(base0)))]
+        starts.append(theta)
+    return starts
+
+
+def fit_field_spectrum(
+    spectrum: xr.DataArray,
+    *,
+    spacing: float = 1.0,
+    shape: tuple[int, int] | None = None,
+    boundary: str = "periodic",
+    laplacian: str = "lattice",
+    sites: Any = None,
+    fs: float | None = None,
+    fmin: float | None = None,
+    fmax: float | None = None,
+    floor: bool = False,
+) -> FieldParameters:
+    """Fit ``m``, ``c``, ``gamma`` and ``sigma`` to a measured power spectrum.
+
+    Parameters
+    ----------
+    spectrum : DataArray on dim ``frequency``
+        One-sided PSD, e.g. from :func:`measure_spectrum` (its ``fs`` attr is used).
+    spacing, shape, boundary, laplacian, sites
+        The lattice the signal comes from (see :func:`equipartition_spectrum`); with
+        ``shape=None`` the continuum closed form is fitted.
+    fs : float or None
+        Sampling rate (default ``spectrum.attrs["fs"]``); used for the exact sampled model.
+    fmin, fmax : float or None
+        Band of the fit (default: from the second bin to 0.9 of Nyquist).
+    floor : bool
+        Also fit an additive white-noise floor.
+
+    Returns
+    -------
+    FieldParameters
+        With ``noise`` (``sigma``) filled in.
+
+    Examples
+    --------
+    >>> from neurodata.field_theory import equipartition_spectrum
+    >>> f = np.linspace(1, 500, 500)
+    >>> true = equipartition_spectrum(f, m=60.0, c=20.0, gamma=6.0, noise=2.0, shape=(16, 16),
+    ...                               fs=1000.0)
+    >>> p = fit_field_spectrum(true.assign_attrs(fs=1000.0), shape=(16, 16))
+    >>> round(p.m, 3), round(p.c, 3), round(p.gamma, 3), round(p.noise, 3)
+    (60.0, 20.0, 6.0, 2.0)
+    """
+    a = check_spacing(spacing)
+    fs = fs if fs is not None else spectrum.attrs.get("fs")
+    f = np.asarray(spectrum["frequency"].values, dtype=float)
+    p = np.asarray(spectrum.values, dtype=float)
+    hi = 0.9 * (fs / 2 if fs else f.max())
+    sel = (f >= (fmin if fmin is not None else f[1])) & (f <= (fmax if fmax is not None else hi))
+    sel &= p > 0
+    if sel.sum() < 8:
+        raise NeurodataError("fewer than 8 positive spectral bins in the fit band.")
+    f, p = f[sel], p[sel]
+    kw = dict(spacing=a, shape=shape, boundary=boundary, fs=fs if shape is not None else None)
+    if shape is not None:
+        kw.update(laplacian=laplacian, sites=sites)
+    mu_max = (float(laplacian_eigenvalues(shape, a, boundary, laplacian).max())
+              if shape is not None else 4 * np.pi / a**2)
+    m0, c0, g0 = _initial_guess(f, p, mu_max)
+    logp = np.log(p)
+    lower = [np.log(m0 / 100), np.log(c0 / 1e3), np.log(m0 / 1e4)]
+    upper = [np.log(m0 * 100), np.log(c0 * 1e3), np.log(m0 * 100)]
+    if floor:
+        lower += [np.log(p.min() * 1e-6), -np.inf]
+        upper += [np.log(p.max()), np.inf]
+    starts = _grid_starts(f, logp, kw, m0, c0, g0, floor)
+    best = None
+    for theta in starts:
+        res = least_squares(_residuals, np.clip(theta, lower, upper), bounds=(lower, upper),
+                            args=(f, logp, kw, floor), method="trf", max_nfev=100 * len(theta))
+        if np.all(np.isfinite(res.fun)) and (best is None or res.cost < best.cost):
+            best = res
+    if best is None:
+        raise NeurodataError("the spectrum fit did not converge from any start; check the band.")
+    m, c, gamma = np.exp(best.x[:3])
+    base, _ = _model(best.x, f, kw, floor)
+    sigma2 = np.exp(best.x[4]) if floor else np.exp(np.mean(logp - np.log(base)))
+    return FieldParameters(m=float(m), c=float(c), gamma=float(gamma), noise=float(np.sqrt(sigma2)))

@@ -1,0 +1,70 @@
+"""Figures draw exactly the numbers of the results they show."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+
+from neurodata.gain_control import (
+    adaptation_effects,
+    plot_benucci,
+    plot_covariances,
+    plot_extrema,
+    plot_gains,
+    plot_preferred_shift,
+    plot_tuning_curves,
+    predict_adaptation,
+    ring_network,
+)
+
+
+@pytest.fixture(scope="module")
+def fx():
+    return adaptation_effects(ring_network(30), p_adapter=0.3)
+
+
+@pytest.fixture(autouse=True)
+def _close():
+    yield
+    plt.close("all")
+
+
+def test_gain_and_tuning_panels(fx):
+    ax = plot_gains(fx)
+    np.testing.assert_allclose(ax.get_lines()[1].get_ydata(), fx.gains.sel(condition="biased"))
+    ax = plot_tuning_curves(fx, units=[12])
+    solid, dashed = ax.get_lines()[:2]
+    np.testing.assert_allclose(solid.get_ydata(), fx.tuning.sel(condition="uniform", unit=12))
+    np.testing.assert_allclose(dashed.get_ydata(), fx.tuning.sel(condition="biased", unit=12))
+    assert dashed.get_linestyle() == "--"
+
+
+def test_shift_and_extrema_panels(fx):
+    ax = plot_preferred_shift(fx)
+    x, y = ax.get_lines()[0].get_data()
+    assert np.all(np.diff(x) > 0)
+    np.testing.assert_allclose(y, fx.repulsion.sortby(fx.distance_to_adapter))
+    ax = plot_extrema(fx)
+    np.testing.assert_allclose(ax.get_lines()[0].get_ydata(),
+                               fx.max_ratio.sortby(fx.distance_to_adapter))
+
+
+def test_covariance_panels_share_a_scale(fx):
+    axes = plot_covariances(fx)
+    images = [ax.get_images()[0] for ax in axes]
+    assert len({im.get_clim() for im in images}) == 1
+    np.testing.assert_allclose(images[2].get_array(),
+                               fx.covariance.sel(ensemble="biased_adapted").values)
+    assert "distance" in axes[1].get_title()
+
+
+def test_benucci_panels():
+    pred = predict_adaptation()
+    axes = plot_benucci(pred.expand_dims(session=2), pred)
+    assert axes.shape == (2, 3)
+    np.testing.assert_allclose(axes[0, 0].get_images()[0].get_array(),
+                               pred.sel(condition="uniform").values)
+    ratio = np.log2(pred.sel(condition="biased") / pred.sel(condition="uniform")).values
+    np.testing.assert_allclose(axes[1, 2].get_images()[0].get_array(), ratio)
+    assert plot_benucci(pred.expand_dims(session=1)).shape == (1, 3)
