@@ -4,16 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from neurodata.datasets._connectome import make_dynamic_communities, make_weighted_lfr
-from neurodata.datasets._gain_control import make_adaptation_experiment, make_adaptation_trials
-from neurodata.datasets._neuroformer import make_hub_network
 from neurodata.datasets._population import make_calcium_imaging, make_poisson_population
-from neurodata.datasets._rnn import (
-    make_motor_teacher,
-    make_rnn_teacher,
-    make_soc_network,
-    make_three_region_network,
-)
 from neurodata.datasets._samples import (
     cache_dir,
     fetch_file,
@@ -22,11 +13,20 @@ from neurodata.datasets._samples import (
     reference_file,
     sample_path,
 )
-from neurodata.datasets._segmentation import make_filament_segmentation
 
-# Generators that need torch (or numba) are imported on first use, so that importing
-# neurodata.datasets stays light.
+# The generators of the analysis modules are imported on first use, so that importing
+# neurodata (and neurodata.datasets) loads neither torch, numba nor scikit-learn.
 _LAZY = {
+    "make_dynamic_communities": "neurodata.datasets._connectome",
+    "make_weighted_lfr": "neurodata.datasets._connectome",
+    "make_adaptation_experiment": "neurodata.datasets._gain_control",
+    "make_adaptation_trials": "neurodata.datasets._gain_control",
+    "make_hub_network": "neurodata.datasets._neuroformer",
+    "make_motor_teacher": "neurodata.datasets._rnn",
+    "make_rnn_teacher": "neurodata.datasets._rnn",
+    "make_soc_network": "neurodata.datasets._rnn",
+    "make_three_region_network": "neurodata.datasets._rnn",
+    "make_filament_segmentation": "neurodata.datasets._segmentation",
     "make_cortical_sheet": "neurodata.datasets._field_theory",  # numba, via field_theory
     "make_field_recording": "neurodata.datasets._field_theory",
     "RetinaLNModel": "neurodata.datasets._clustering",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import xarray as xr
-from scipy.signal import lfilter
 
 from neurodata.errors import NeurodataError
 
@@ -211,6 +210,8 @@ def make_calcium_imaging(
     ev_amp = rng.uniform(*amplitude, n_events)
     impulses = np.zeros((n_t, n_rois))
     np.add.at(impulses, (ev_frame, ev_roi), ev_amp)
+    from scipy.signal import lfilter  # imported here: scipy.signal is slow to import
+
     # exact exponential decay between frames: an AR(1) filter over time
     dff = lfilter([1.0], [1.0, -np.exp(-1.0 / (tau * rate))], impulses, axis=0)
     width = max(1, min(n_t, int(10 * rate)))  # neuropil varies over about 10 s
