@@ -1,6 +1,6 @@
 """
 Neuroformer: pretrain a spike GPT, generate activity, read connectivity, decode behaviour
-========================================================================================
+=========================================================================================
 
 Neuroformer (Antoniades et al., ICLR 2024) treats spiking activity like text:
 every spike becomes a token made of the neuron's ID and its time inside a short
