@@ -8,8 +8,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import neurodata  # noqa: E402
+from _scrapers import TightScraper  # noqa: E402
 
 project = "neurodata"
 author = "neurodata developers"
@@ -35,7 +37,10 @@ intersphinx_mapping = {
 }
 
 os.environ.setdefault("NEURODATA_FAST", "1")
+
+
 sphinx_gallery_conf = {
+    "image_scrapers": (TightScraper(),),
     "examples_dirs": str(ROOT / "tutorials"),
     "gallery_dirs": "auto_tutorials",
     "filename_pattern": r"/plot_",
