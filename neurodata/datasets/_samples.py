@@ -9,7 +9,6 @@ and written atomically.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -20,6 +19,7 @@ from pathlib import Path
 import xarray as xr
 
 from neurodata.errors import FileFormatError, NeurodataError
+from neurodata.io._h5 import file_sha256
 
 __all__ = ["cache_dir", "fetch_file", "list_samples", "load_sample", "reference_file",
            "sample_path"]
@@ -87,14 +87,6 @@ def cache_dir() -> Path:
     return Path(os.environ.get("NEURODATA_DATA", Path.home() / ".cache" / "neurodata"))
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 22), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def fetch_file(url: str, *, sha256: str | None = None, dest: str | os.PathLike | None = None,
                progress: bool = True, timeout: float = 60.0) -> Path:
     """Download a file once into the cache, verify it, and return its path.
@@ -131,7 +123,7 @@ def fetch_file(url: str, *, sha256: str | None = None, dest: str | os.PathLike |
     b'abc'
     """
     target = Path(dest) if dest is not None else cache_dir() / url.rstrip("/").rsplit("/", 1)[-1]
-    if target.exists() and (sha256 is None or _sha256(target) == sha256):
+    if target.exists() and (sha256 is None or file_sha256(target) == sha256):
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
@@ -146,7 +138,7 @@ def fetch_file(url: str, *, sha256: str | None = None, dest: str | os.PathLike |
                 for block in iter(lambda: resp.read(1 << 20), b""):
                     out.write(block)
                     bar.update(len(block))
-        if sha256 is not None and (got := _sha256(tmp)) != sha256:
+        if sha256 is not None and (got := file_sha256(tmp)) != sha256:
             raise FileFormatError(f"the download from {url} has sha256 {got}, expected {sha256}; "
                                   f"the file was not kept. Try again, or check the URL.")
         shutil.move(str(tmp), target)
