@@ -11,6 +11,7 @@ from typing import Any
 import xarray as xr
 
 from neurodata.errors import FileFormatError, NeurodataError, NeurodataWarning
+from neurodata.io._registry import open_recording
 
 __all__ = ["FileFailure", "map_files", "open_folder", "open_recording"]
 
@@ -23,25 +24,6 @@ class FileFailure:
 
     def __repr__(self) -> str:
         return f"FileFailure({str(self.path)!r}, {type(self.error).__name__}: {self.error})"
-
-
-def open_recording(path: str | os.PathLike, **kwargs) -> xr.Dataset:
-    """Open an NWB 2 file with :func:`open_nwb`, or an Allen NWB 1 file with :func:`open_allen`.
-
-    Examples
-    --------
-    >>> from neurodata.datasets import sample_path
-    >>> open_recording(sample_path()).sizes["unit"]
-    24
-    """
-    from neurodata.io import open_allen, open_nwb
-
-    try:
-        return open_nwb(path, **kwargs)
-    except FileFormatError as err:
-        if "open_allen" in str(err):
-            return open_allen(path, checksum=kwargs.get("checksum", True))
-        raise
 
 
 def _files(folder: Path, pattern: str, recursive: bool) -> list[Path]:

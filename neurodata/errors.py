@@ -10,9 +10,11 @@ from __future__ import annotations
 __all__ = [
     "FileFormatError",
     "InvalidRecordingError",
+    "NeurodataDeprecationWarning",
     "NeurodataError",
     "NeurodataWarning",
     "NoNeuralDataError",
+    "NotFittedError",
     "ShapeError",
     "UnstableDynamicsError",
 ]
@@ -47,6 +49,14 @@ class ShapeError(NeurodataError, ValueError):
     """An array has the wrong dimensions, shape or dtype for an operation."""
 
 
+class NotFittedError(NeurodataError, ValueError, AttributeError):
+    """A method that needs a fitted estimator was called before ``fit``.
+
+    Like scikit-learn's ``NotFittedError``, it is also a ``ValueError`` and an
+    ``AttributeError``, so code written for scikit-learn estimators catches it.
+    """
+
+
 class UnstableDynamicsError(NeurodataError, ValueError):
     """A dynamical system (a network, a solver time step) is unstable."""
 
@@ -56,4 +66,11 @@ class NeurodataWarning(UserWarning):
 
     The test suite turns these warnings into errors, so every warning a test
     expects must be asserted with :func:`pytest.warns`.
+    """
+
+
+class NeurodataDeprecationWarning(NeurodataWarning, FutureWarning):
+    """A deprecated spelling was used; the message names the one to use instead.
+
+    Old spellings keep working for one release.
     """

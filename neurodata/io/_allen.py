@@ -21,7 +21,8 @@ import xarray as xr
 
 from neurodata._version import __version__
 from neurodata.errors import FileFormatError
-from neurodata.io._h5 import _decode, file_sha256, open_h5, read_scalar, snake
+from neurodata.io._h5 import _decode, file_sha256, nwb_header, open_h5, read_scalar, snake
+from neurodata.io._registry import Reader, register_reader
 
 __all__ = ["open_allen"]
 
@@ -165,3 +166,20 @@ def open_allen(path: str | os.PathLike, *, checksum: bool = True) -> xr.Dataset:
             if v is not None:
                 attrs[f"subject_{key}"] = str(v)
         return xr.Dataset(data_vars, coords=coords, attrs=attrs)
+
+
+def can_open_allen(path: str | os.PathLike) -> bool:
+    """True for an NWB 1.x file with Allen Brain Observatory pipeline output (header only).
+
+    Examples
+    --------
+    >>> from neurodata.datasets import sample_path
+    >>> can_open_allen(sample_path())
+    False
+    """
+    version, (pipeline,) = nwb_header(path, PIPELINE)
+    return version is not None and version.replace("NWB-", "").startswith("1.") and pipeline
+
+
+register_reader(Reader("allen-vc2p", can_open_allen, open_allen,
+                       "Allen Brain Observatory Visual Coding 2P NWB 1.x files", priority=10))

@@ -75,6 +75,34 @@ def open_h5(path: str | os.PathLike) -> tuple[h5py.File, Path]:
                               f"probably truncated or corrupt: download or copy it again.") from None
 
 
+def nwb_header(path: str | os.PathLike, *groups: str) -> tuple[str | None, list[bool]]:
+    """The NWB version of an HDF5 file (None if it has none) and whether each group exists.
+
+    Reads the file's header only; any failure (no file, not HDF5, truncated)
+    gives ``(None, [False, ...])``.  Readers use it in their ``can_open``.
+
+    Examples
+    --------
+    >>> from neurodata.datasets import sample_path
+    >>> version, found = nwb_header(sample_path(), "units", "no/such/group")
+    >>> version[0], found
+    ('2', [True, False])
+    >>> nwb_header("/no/such/file.nwb")
+    (None, [])
+    """
+    try:
+        p = Path(os.fspath(path)).expanduser()
+        if not p.is_file() or not h5py.is_hdf5(p):
+            return None, [False] * len(groups)
+        with h5py.File(p, "r") as f:
+            version = attr_str(f, "nwb_version")
+            if version is None and "nwb_version" in f:
+                version = str(read_scalar(f, "nwb_version"))
+            return version, [g in f for g in groups]
+    except Exception:  # a header check never raises
+        return None, [False] * len(groups)
+
+
 def _decode(v: Any) -> Any:
     if isinstance(v, bytes):
         return v.decode("utf-8", errors="replace")

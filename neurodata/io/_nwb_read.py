@@ -25,10 +25,12 @@ from neurodata.io._h5 import (
     attr_str,
     file_sha256,
     neurodata_type,
+    nwb_header,
     open_h5,
     read_scalar,
     snake,
 )
+from neurodata.io._registry import Reader, register_reader
 from neurodata.io._series import (
     IMAGE_TYPES,
     NEURAL_TYPES,
@@ -445,3 +447,19 @@ def open_nwb(path: str | os.PathLike, *, lazy: bool = True, checksum: bool = Tru
     ds = ds.load()
     f.close()
     return ds
+
+
+def can_open_nwb(path: str | os.PathLike) -> bool:
+    """True for an HDF5 file whose root says it is NWB 2.x (the header only is read).
+
+    Examples
+    --------
+    >>> from neurodata.datasets import sample_path
+    >>> can_open_nwb(sample_path()), can_open_nwb("/no/such/file.nwb")
+    (True, False)
+    """
+    version, _ = nwb_header(path)
+    return version is not None and version.replace("NWB-", "").startswith("2.")
+
+
+register_reader(Reader("nwb", can_open_nwb, open_nwb, "NWB 2.x files (HDF5)"))
