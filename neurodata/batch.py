@@ -10,6 +10,7 @@ from typing import Any
 
 import xarray as xr
 
+from neurodata._utils import show_progress
 from neurodata.errors import FileFormatError, NeurodataError, NeurodataWarning
 from neurodata.io._registry import open_recording
 
@@ -88,7 +89,7 @@ def _guarded(func: Callable[[Path], Any], path: Path, keep_going: bool) -> Any:
 
 def map_files(func: Callable[[Path], Any], paths: Iterable[str | os.PathLike], *,
               n_workers: int = 1, scheduler: str | None = None, keep_going: bool = True,
-              progress: bool = True) -> list[Any]:
+              progress: bool | None = None) -> list[Any]:
     """Apply ``func(path)`` to many files with Dask, in parallel, with progress.
 
     Parameters
@@ -106,8 +107,8 @@ def map_files(func: Callable[[Path], Any], paths: Iterable[str | os.PathLike], *
     keep_going : bool
         Return a :class:`FileFailure` for a file that raises, instead of
         stopping the whole batch.
-    progress : bool
-        Show a progress bar.
+    progress : bool or None
+        Show a progress bar (None: in a terminal or notebook only).
 
     Returns
     -------
@@ -126,7 +127,7 @@ def map_files(func: Callable[[Path], Any], paths: Iterable[str | os.PathLike], *
     files: Sequence[Path] = [Path(os.fspath(p)) for p in paths]
     scheduler = scheduler or ("processes" if n_workers > 1 else "synchronous")
     tasks = [dask.delayed(_guarded, pure=False)(func, p, keep_going) for p in files]
-    if progress:
+    if show_progress(progress):
         with ProgressBar():
             return list(dask.compute(*tasks, scheduler=scheduler, num_workers=n_workers))
     return list(dask.compute(*tasks, scheduler=scheduler, num_workers=n_workers))

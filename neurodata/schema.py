@@ -60,6 +60,9 @@ import xarray as xr
 from neurodata.errors import InvalidRecordingError
 
 __all__ = [
+    "ANALYSIS_DIMS",
+    "BANNED_DIMS",
+    "BANNED_PARAMETERS",
     "INTERVAL_TABLE_DIMS",
     "PROVENANCE_ATTRS",
     "interval_dims",
@@ -84,6 +87,50 @@ PROVENANCE_ATTRS = (
 
 #: Dimensions that hold neurons, one of which every trace variable must have.
 NEURON_DIMS = ("unit", "roi")
+
+#: Dimensions of analysis results, one name per concept.  Results about the
+#: recording's neurons keep the recording's neuron dimension (``unit`` or
+#: ``roi``); neurons of a fitted model that are not recorded neurons are
+#: ``model_unit`` (an RNN's units, a ring network's units).
+ANALYSIS_DIMS = {
+    "unit": "sorted units of the recording (its 'unit' coordinate)",
+    "roi": "imaging ROIs of the recording (its 'roi' coordinate)",
+    "model_unit": "units of a fitted model that are not recorded neurons",
+    "iteration": "training history: one entry per optimiser iteration or training epoch",
+    "component": "components of a decomposition (NTF, PCA, ...)",
+    "cluster": "clusters of a clustering",
+    "session": "sessions (files) gathered into one result",
+    "animal": "animals of a multi-animal analysis",
+    "pair": "pairs of neurons",
+    "presentation": "stimulus presentations of an aligned recording",
+    "time_rel": "time relative to an event, in seconds",
+    "frequency": "frequency in Hz",
+    "parameter": "fitted parameters of a model",
+    "spike_trial": "(a variable on 'spike') the trial each generated spike belongs to",
+}
+
+#: Dimension names results must not use, and the name to use instead.
+BANNED_DIMS = {
+    "neuron": "'unit' or 'roi' (the recording's neuron dimension), or 'model_unit'",
+    "cell": "'unit' or 'roi'",
+    "epoch_train": "'iteration' (training history)",
+    "n_epoch": "'iteration' (training history)",
+}
+
+#: Parameter names no public signature may use, and the one name to use.
+BANNED_PARAMETERS = {
+    "n_starts": "n_init",
+    "n_restarts": "n_init",
+    "n_iter_max": "max_iter",
+    "n_iter": "max_iter",
+    "maxiter": "max_iter",
+    "epochs": "n_epochs",
+    "lr": "learning_rate",
+    "seed": "random_state",
+    "rng": "random_state",
+    "verbose": "progress",
+    "show_progress": "progress",
+}
 
 
 def is_time_dim(dim: Hashable) -> bool:

@@ -29,7 +29,7 @@ from neurodata._utils._deprecate import renamed_kwargs, renamed_params
 from neurodata._utils._estimator import NeurodataEstimator, make_history
 from neurodata._utils._imports import soft_import
 from neurodata._utils._intervals import interval_array, recording_span
-from neurodata._utils._progress import progress_bar
+from neurodata._utils._progress import progress_bar, show_progress
 from neurodata._utils._random import check_random_state, spawn_seed, torch_generator, torch_seeded
 from neurodata._utils._recording import (
     as_recordings,
@@ -60,6 +60,7 @@ __all__ = [
     "sampling_step",
     "select_series",
     "select_variable",
+    "show_progress",
     "soft_import",
     "spawn_seed",
     "torch_generator",

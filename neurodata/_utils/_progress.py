@@ -13,7 +13,29 @@ from typing import Any
 
 from neurodata.errors import NeurodataError
 
-__all__ = ["progress_bar"]
+__all__ = ["progress_bar", "show_progress"]
+
+
+def show_progress(progress: bool | None) -> bool:
+    """Resolve ``progress`` to True or False for code that draws its own progress display.
+
+    None means: True when standard error is a terminal (the rule tqdm applies;
+    notebooks get tqdm's widget through :func:`progress_bar` instead).
+
+    Examples
+    --------
+    >>> show_progress(True), show_progress(False)
+    (True, False)
+    """
+    import sys
+
+    if progress is not None and not isinstance(progress, bool):
+        raise NeurodataError(
+            f"progress must be True, False or None (automatic); got {progress!r}.")
+    if progress is None:
+        isatty = getattr(sys.stderr, "isatty", None)
+        return bool(isatty and isatty())
+    return progress
 
 
 def progress_bar(iterable: Iterable | None = None, *, progress: bool | None = None,

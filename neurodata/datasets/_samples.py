@@ -88,7 +88,7 @@ def cache_dir() -> Path:
 
 
 def fetch_file(url: str, *, sha256: str | None = None, dest: str | os.PathLike | None = None,
-               progress: bool = True, timeout: float = 60.0) -> Path:
+               progress: bool | None = None, timeout: float = 60.0) -> Path:
     """Download a file once into the cache, verify it, and return its path.
 
     A file already in place with the right checksum is not downloaded again.
@@ -104,8 +104,8 @@ def fetch_file(url: str, *, sha256: str | None = None, dest: str | os.PathLike |
         Expected hex digest; a mismatch raises and keeps nothing.
     dest : path-like, optional
         Destination file; default: the URL's file name in :func:`cache_dir`.
-    progress : bool
-        Show a tqdm progress bar.
+    progress : bool or None
+        Show a progress bar (None: in a terminal or notebook only).
     timeout : float
         Seconds to wait for the server.
 
@@ -131,10 +131,10 @@ def fetch_file(url: str, *, sha256: str | None = None, dest: str | os.PathLike |
     try:
         with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as resp:
             total = int(resp.headers.get("Content-Length") or 0) or None
-            from tqdm.auto import tqdm
+            from neurodata._utils import progress_bar
 
-            with tqdm(total=total, unit="B", unit_scale=True, desc=target.name,
-                      disable=not progress) as bar:
+            with progress_bar(total=total, unit="B", unit_scale=True, desc=target.name,
+                              progress=progress) as bar:
                 for block in iter(lambda: resp.read(1 << 20), b""):
                     out.write(block)
                     bar.update(len(block))

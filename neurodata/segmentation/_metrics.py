@@ -81,7 +81,7 @@ def _matrices(loc: Localization, gt: Instances, pred: Instances) -> xr.Dataset:
 
 
 def fisbe_metrics(gt, pred, *, remove_small_components: int | None = 800,
-                  partly: bool = False, progress: bool = False) -> FisbeResult:
+                  partly: bool = False, progress: bool | None = None) -> FisbeResult:
     """Score an instance segmentation of thin filaments with the FISBe metrics.
 
     Reproduces the FISBe authors' evaluation (``evalinstseg``, FlyLight
@@ -108,8 +108,9 @@ def fisbe_metrics(gt, pred, *, remove_small_components: int | None = 800,
         The GT labels only some neurons: an unmatched prediction counts as a
         false positive only if its highest clPrecision lies on a GT instance
         rather than the background.
-    progress : bool
-        Show tqdm progress over the skeletonizations.
+    progress : bool or None
+        Show progress over the skeletonizations (None: in a terminal or
+        notebook only).
 
     Returns
     -------

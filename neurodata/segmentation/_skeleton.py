@@ -13,8 +13,8 @@ only object voxels) and its centerline kept as voxel coordinates.
 from __future__ import annotations
 
 import numpy as np
-from tqdm.auto import tqdm
 
+from neurodata._utils import progress_bar
 from neurodata.segmentation._labels import Instances
 from neurodata.segmentation._thinning import thin_coordinates
 
@@ -32,7 +32,7 @@ def padded_box(box: tuple[slice, ...], shape: tuple[int, ...], pad: int = 1) -> 
     return tuple(slice(max(s.start - pad, 0), min(s.stop + pad, n)) for s, n in zip(box, shape))
 
 
-def instance_skeletons(vol: np.ndarray, inst: Instances, *, progress: bool = False,
+def instance_skeletons(vol: np.ndarray, inst: Instances, *, progress: bool | None = None,
                        desc: str = "skeletons") -> list[tuple[np.ndarray, ...]]:
     """Skeletonize every instance once; return its centerline voxel coordinates.
 
@@ -42,8 +42,9 @@ def instance_skeletons(vol: np.ndarray, inst: Instances, *, progress: bool = Fal
         The label volume.
     inst : Instances
         Its instances (from :func:`~neurodata.segmentation._labels.index_instances`).
-    progress : bool
-        Show a tqdm bar over instances.
+    progress : bool or None
+        Show a tqdm bar over instances (None: automatic, see
+        :func:`neurodata._utils.progress_bar`).
 
     Returns
     -------
@@ -62,7 +63,7 @@ def instance_skeletons(vol: np.ndarray, inst: Instances, *, progress: bool = Fal
     """
     shape = vol.shape[1:]
     out = []
-    for i in tqdm(range(inst.n), desc=desc, disable=not progress, leave=False):
+    for i in progress_bar(range(inst.n), progress=progress, desc=desc, leave=False):
         box = padded_box(inst.boxes[i], shape)
         c = int(inst.channel[i])
         mask = vol[c][box] == np.asarray(inst.label[i]).astype(vol.dtype)

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from neurodata.datasets import sample_path
 from neurodata.errors import FileFormatError
 from neurodata.io._registry import READERS, guess_reader, open_recording
-
-ALLEN = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "nwb" / \
-    "allen_vc2p_496908818s_nwb1_skinny.nwb"
+from tests.conftest import shared_file
 
 
 def test_readers_claim_their_files(tmp_path):
@@ -26,7 +22,6 @@ def test_readers_claim_their_files(tmp_path):
 
 @pytest.mark.shared_data
 def test_allen_file_goes_to_the_allen_reader():
-    if not ALLEN.exists():
-        pytest.skip(f"reference file {ALLEN} is absent")
-    assert guess_reader(ALLEN).name == "allen-vc2p"
-    assert "dff" in open_recording(ALLEN, checksum=False)
+    allen = shared_file("nwb/allen_vc2p_496908818s_nwb1_skinny.nwb")
+    assert guess_reader(allen).name == "allen-vc2p"
+    assert "dff" in open_recording(allen, checksum=False)
