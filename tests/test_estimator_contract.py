@@ -116,7 +116,7 @@ def test_unfitted_calls_raise_not_fitted(case):
 
 
 def test_fit_returns_self_and_leaves_the_input_alone(fitted):
-    case, data, before, est, out = fitted
+    _, data, before, est, out = fitted
     assert out is est
     recs = data.values() if isinstance(data, dict) else [data]
     olds = before.values() if isinstance(before, dict) else [before]
