@@ -26,7 +26,7 @@ from neurodata.errors import NotFittedError
 from neurodata.schema import BANNED_DIMS
 from tests.contract import ContractCase
 
-MODULES = ["connectome", "rnn", "clustering", "neuroformer", "gain_control", "field_theory"]
+MODULES = ["utils", "connectome", "rnn", "clustering", "neuroformer", "gain_control", "field_theory"]
 
 #: Estimator classes whose module has not yet joined the contract (issue 12);
 #: each module's part removes its class.  The list must end empty.
@@ -55,7 +55,7 @@ CASES = _cases()
 
 def _estimator_classes() -> dict[str, type]:
     found = {}
-    for module in MODULES:
+    for module in MODULES[1:]:  # "utils" holds only the toy case
         mod = importlib.import_module(f"neurodata.{module}")
         for name in mod.__all__:
             obj = getattr(mod, name)
