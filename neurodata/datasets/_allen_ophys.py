@@ -14,6 +14,7 @@ tracking and one ``<stimulus>_presentations`` table per stimulus.
 from __future__ import annotations
 
 from pathlib import Path
+
 import h5py
 import numpy as np
 

@@ -120,7 +120,7 @@ def behavior_schedule(rng: np.random.Generator, duration: float) -> dict:
               "change_image_name": IMAGE_NAMES[image[change]].astype(object),
               "reward_time": np.where(hit, change_t + 0.15, np.nan),
               "reward_volume": np.where(hit, 0.005, 0.0)}
-    licks = np.sort(np.concatenate(lick_rows + [np.sort(rng.uniform(0, duration, 20))]))
+    licks = np.sort(np.concatenate([*lick_rows, np.sort(rng.uniform(0, duration, 20))]))
     return {"presentations": {IMAGE_SET: images, "spontaneous": spontaneous},
             "trials": trials, "trial_lick_times": lick_rows, "licks": licks,
             "rewards": rewards, "image_per_flash": index}

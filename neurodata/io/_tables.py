@@ -13,7 +13,7 @@ __all__ = ["Column", "ragged_lengths", "read_table"]
 
 #: Columns that are never turned into coordinates (handled on their own or references).
 SKIP_COLUMNS = {"spike_times", "pixel_mask", "voxel_mask", "image_mask", "timeseries",
-                "waveforms", "waveform_mean", "waveform_sd"}
+                "waveforms", "waveform_mean", "waveform_sd", "spike_amplitudes"}
 
 
 @dataclass

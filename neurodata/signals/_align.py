@@ -8,11 +8,29 @@ import numpy as np
 import xarray as xr
 
 from neurodata.errors import InvalidRecordingError, NeurodataError, NoNeuralDataError
-from neurodata.schema import interval_dims, is_time_dim
+from neurodata.schema import interval_dims, is_time_dim, stimulus_dims
 from neurodata.signals._binning import spike_unit_index
 from neurodata.signals._interp import interp_along_time
 
 __all__ = ["align"]
+
+
+#: The event dimension of a recording aligned to a stimulus table.
+PRESENTATION = "presentation"
+
+
+def _presentation_coords(coords: dict, dim: str) -> dict:
+    """A stimulus table's columns on ``presentation``: ``<dim>_<col>`` -> ``presentation_<col>``.
+
+    The table's row ids become the ``presentation`` coordinate and the table's
+    name a scalar ``stimulus`` coordinate.
+    """
+    out: dict = {"stimulus": xr.Variable((), dim)}
+    for name, var in coords.items():
+        new = PRESENTATION if name == dim else \
+            PRESENTATION + name[len(dim):] if name.startswith(f"{dim}_") else name
+        out[new] = xr.Variable((PRESENTATION,), var.values, var.attrs)
+    return out
 
 
 def _resolve_events(data: xr.Dataset | xr.DataArray, events) -> tuple[np.ndarray, str, dict]:
@@ -34,6 +52,9 @@ def _resolve_events(data: xr.Dataset | xr.DataArray, events) -> tuple[np.ndarray
         col = data.coords[name]
         dim = str(col.dims[0])
         coords = {k: v.variable for k, v in data.coords.items() if v.dims == (dim,)}
+        if dim in stimulus_dims(data):
+            return np.asarray(col.values, dtype=np.float64), PRESENTATION, \
+                _presentation_coords(coords, dim)
         return np.asarray(col.values, dtype=np.float64), dim, coords
     if isinstance(events, xr.DataArray) and events.ndim == 1:
         dim = str(events.dims[0])
@@ -136,7 +157,13 @@ def align(
     -------
     xarray.DataArray
         Dims ``(trial, time_rel, <other dims>)``; the event dimension keeps the
-        interval table's name when events come from one.  Continuous signals
+        interval table's name when events come from one, except for a table
+        of stimulus presentations (see :func:`neurodata.schema.stimulus_dims`,
+        e.g. the Allen Brain Observatory's ``drifting_gratings``): the
+        dimension is then ``presentation``, the table's columns become
+        ``presentation_<column>`` coordinates (``presentation_orientation``,
+        ...) and the scalar coordinate ``stimulus`` names the table.  With
+        ``bin_size`` this is allensdk's ``presentationwise_spike_counts``.  Continuous signals
         are linearly interpolated onto ``time_rel`` at the signal's median
         sampling step (offsets are whole multiples of that step, so an event
         that falls on a sample reproduces the samples exactly); spike counts
