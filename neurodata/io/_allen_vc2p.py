@@ -105,6 +105,9 @@ def _rows(name: str, g: h5py.Group) -> tuple[np.ndarray, np.ndarray, dict]:
     """(start frames, end frames, columns) of one stimulus, as allensdk builds its table."""
     data = np.asarray(g["data"][()])
     frames = np.asarray(g["frame_duration"][()]) if "frame_duration" in g else np.zeros((0, 2))
+    frames = frames.reshape(frames.shape[0], -1) if frames.size else np.zeros((0, 2))
+    if frames.shape[1] < 2:  # files cut to length 1 keep a (1, 1) frame_duration
+        frames = np.column_stack([frames[:, 0], np.full(frames.shape[0], -1)])
     n = min(data.shape[0], frames.shape[0])
     cols: dict = {}
     if name == "spontaneous":
