@@ -144,7 +144,7 @@ def _write_vc2p(path: Path, rng: np.random.Generator, n_rois: int, duration: flo
     with h5py.File(path, "w") as f:
         f["nwb_version"] = b"NWB-1.0.5"
         f["identifier"] = b"Brain Observatory Visual Coding Experiment 501940850; NWB-1.0.5"
-        f["session_start_time"] = START.strftime("%a %b %d %H:%M:%S %Y").encode()
+        f["session_start_time"] = np.bytes_(START.strftime("%a %b %d %H:%M:%S %Y"))
         f["session_description"] = b"2-photon recording of visual areas in head-fixed mouse"
         f["file_create_date"] = np.array([b"2017-05-19"])
         for g in ("acquisition/images", "analysis", "epochs"):
@@ -156,19 +156,19 @@ def _write_vc2p(path: Path, rng: np.random.Generator, n_rois: int, duration: flo
                 "fov": "400x400 microns (512 x 512 pixels)", "pixel_size": "0.78 (um)",
                 "session_id": "501940850", "institution": "Allen Institute for Brain Science",
                 "ophys_experiment_name": "229106_20160301_A"}
-        for key, value in meta.items():
-            gen[key] = value.encode()
+        for key, value in meta.items():  # fixed-length strings, as in the released files
+            gen[key] = np.bytes_(value)
         plane = gen.create_group("optophysiology/imaging_plane_1")
         for key, value in {"indicator": "GCaMP6f", "location": "VISp",
                            "imaging depth": "175 microns", "imaging_rate": "31Hz",
                            "device": "2-photon microscope", "excitation_lambda": "910 nanometers"
                            }.items():
-            plane[key] = value.encode()
+            plane[key] = np.bytes_(value)
         subj = gen.create_group("subject")
         for key, value in {"age": "102 days", "sex": "female", "species": "Mus musculus",
                            "genotype": "Cux2-CreERT2/wt;Camk2a-tTA/wt;Ai93(TITL-GCaMP6f)/wt",
                            "subject_id": "505407318"}.items():
-            subj[key] = value.encode()
+            subj[key] = np.bytes_(value)
         img = f.create_group("acquisition/timeseries/2p_image_series")
         img.create_dataset("timestamps", data=frame_t)
         img.create_dataset("num_samples", data=np.int32(n_frames))
@@ -180,7 +180,7 @@ def _write_vc2p(path: Path, rng: np.random.Generator, n_rois: int, duration: flo
                                ("Fluorescence", "imaging_plane_1_neuropil_response", neuropil),
                                ("Fluorescence", "imaging_plane_1_demixed_signal", fluo - 1)):
             s = pipe.create_group(f"{grp}/{key}")
-            s.create_dataset("data", data=data)
+            s.create_dataset("data", data=data.T)  # ROI-first, as in the released files
             s.create_dataset("timestamps", data=frame_t)
             s.create_dataset("roi_names", data=names)
             s.create_dataset("num_samples", data=np.int32(n_frames))
@@ -210,10 +210,9 @@ def _write_vc2p(path: Path, rng: np.random.Generator, n_rois: int, duration: flo
 def _write_vbo(path: Path, rng: np.random.Generator, n_rois: int, duration: float) -> dict:
     from pynwb import ProcessingModule
     from pynwb.behavior import EyeTracking, SpatialSeries
-    from pynwb.epoch import TimeIntervals
     from pynwb.ophys import DfOverF, Fluorescence, ImageSegmentation, OpticalChannel
 
-    from neurodata.datasets._allen_ecephys import _add_behavior, _nwbfile
+    from neurodata.datasets._allen_ecephys import _add_behavior, _add_presentations, _nwbfile
 
     sched = behavior_schedule(rng, duration)
     n_frames = int(duration * FRAME_RATE)
@@ -266,9 +265,7 @@ def _write_vbo(path: Path, rng: np.random.Generator, n_rois: int, duration: floa
 
     ophys.add(RoiResponseSeries(name="event_detection", data=events, unit="N/A", rois=region,
                                 timestamps=t))
-    for name, tab in sched["presentations"].items():
-        nwbfile.add_time_intervals(columns_table(
-            TimeIntervals, f"{name}_presentations", f"Presentation times for '{name}'", tab))
+    _add_presentations(nwbfile, sched["presentations"])
     _add_behavior(nwbfile, sched)
     rt, speed = running_speed(rng, duration)
     run = ProcessingModule(name="running", description="Running speed processing module")
@@ -301,6 +298,7 @@ def _write_vbo(path: Path, rng: np.random.Generator, n_rois: int, duration: floa
             retype(f, g.name, "EllipseSeries", "ndx-ellipse-eye-tracking")
             for key in ("area", "width", "height", "angle"):
                 g.create_dataset(key, data=cols_e[key])
+            g.create_dataset("area_raw", data=cols_e["area"])
         f.move("acquisition/likely_blink", "acquisition/EyeTracking/likely_blink")
     return {"experiment_id": EXPERIMENT_ID["vbo"], "time": t, "dff": dff, "events": events,
             "corrected_fluorescence": corrected, "roi_ids": roi_ids, "rois": cols,

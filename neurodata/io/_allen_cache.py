@@ -104,7 +104,7 @@ def _ecephys(session_id: int, cache_dir: Path, kind: str, host: str | None, sche
     mod = soft_import("allensdk.brain_observatory.ecephys.ecephys_project_cache", "allen",
                       "open_allen(session_id, ...)")
     kw = {"scheme": scheme, "host": host} if host else {}
-    cache = mod.EcephysProjectCache.from_warehouse(manifest=str(cache_dir / "manifest.json"),
+    cache = mod.EcephysProjectCache.from_warehouse(manifest=str(cache_dir / "ecephys_manifest.json"),
                                                    fetch_tries=1, **kw)
     api = cache.fetch_api
     if kind == "lfp":
@@ -131,7 +131,7 @@ def _ecephys(session_id: int, cache_dir: Path, kind: str, host: str | None, sche
 def _brain_observatory(experiment_id: int, cache_dir: Path, base_uri: str | None) -> Path:
     mod = soft_import("allensdk.core.brain_observatory_cache", "allen",
                       "open_allen(experiment_id, kind='vc2p')")
-    boc = mod.BrainObservatoryCache(manifest_file=str(cache_dir / "manifest.json"),
+    boc = mod.BrainObservatoryCache(manifest_file=str(cache_dir / "brain_observatory_manifest.json"),
                                     base_uri=base_uri)
     path = Path(boc.get_cache_path(None, boc.EXPERIMENT_DATA_KEY, experiment_id))
 

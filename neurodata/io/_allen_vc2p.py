@@ -50,30 +50,40 @@ def _time_axis(f: h5py.File, g: h5py.Group, n: int) -> np.ndarray:
     return t[:n]
 
 
+def _roi_first(g: h5py.Group, n_time: int, n_roi: int | None) -> bool:
+    """Whether a trace is stored ``(roi, time)``, as the released files store them."""
+    shape = g["data"].shape
+    if len(shape) != 2 or shape[0] == shape[1]:
+        return n_roi is not None and shape[0] == n_roi and shape[0] != n_time
+    return shape[1] == n_time if n_time else shape[0] == n_roi
+
+
 def _traces(p, f: h5py.File, coords: dict, data_vars: dict, lazy: bool) -> None:
     dff_g = f[f"{PIPELINE}/DfOverF/imaging_plane_1"]
-    shape = dff_g["data"].shape
-    t = _time_axis(f, dff_g, shape[0])
-    n_t = t.size
-    coords["time"] = ("time", t, {"units": "s"})
-    n_roi = shape[1]
     seg = f.get(f"{PIPELINE}/ImageSegmentation")
     ids = np.asarray(seg["cell_specimen_ids"][()]) if seg is not None and \
-        "cell_specimen_ids" in seg else np.arange(n_roi)
-    coords["roi"] = ("roi", ids[:n_roi] if len(ids) >= n_roi else np.arange(n_roi))
+        "cell_specimen_ids" in seg else None
+    n_ts = dff_g["timestamps"].shape[0] if "timestamps" in dff_g else 0
+    transpose = _roi_first(dff_g, n_ts, None if ids is None else ids.size)
+    shape = dff_g["data"].shape[::-1] if transpose else dff_g["data"].shape
+    t = _time_axis(f, dff_g, shape[0])
+    n_t, n_roi = t.size, shape[1]
+    coords["time"] = ("time", t, {"units": "s"})
+    coords["roi"] = ("roi", ids[:n_roi] if ids is not None and len(ids) >= n_roi
+                     else np.arange(n_roi))
     if "roi_names" in dff_g and len(dff_g["roi_names"]) == n_roi:
         coords["roi_name"] = ("roi", _decode(np.asarray(dff_g["roi_names"][()], dtype=object)))
 
     def read(g: h5py.Group):
-        return lazy_read(p, f, g["data"].name)[:n_t] if lazy else np.asarray(g["data"][:n_t])
+        data = lazy_read(p, f, g["data"].name) if lazy else np.asarray(g["data"][()])
+        return data.T[:n_t] if transpose else data[:n_t]
 
     data_vars["dff"] = (("time", "roi"), read(dff_g), {"units": "1", "nwb_path": dff_g.name})
     fl = f.get(f"{PIPELINE}/Fluorescence")
     names = {"imaging_plane_1": "fluorescence", "imaging_plane_1_neuropil_response": "neuropil",
              "imaging_plane_1_demixed_signal": "demixed"}
     for key, name in names.items():
-        if fl is not None and key in fl and fl[key]["data"].shape[1:] == shape[1:] \
-                and fl[key]["data"].shape[0] >= n_t:
+        if fl is not None and key in fl and fl[key]["data"].shape == dff_g["data"].shape:
             data_vars[name] = (("time", "roi"), read(fl[key]), {"nwb_path": fl[key].name})
     if fl is not None and "imaging_plane_1/r" in fl and fl["imaging_plane_1/r"].shape[0] == n_roi:
         coords["neuropil_r"] = ("roi", np.asarray(fl["imaging_plane_1/r"][()], dtype=np.float64))
@@ -210,7 +220,8 @@ def open_allen_vc2p(path: str | os.PathLike, *, lazy: bool = True,
     -------
     xarray.Dataset
         ``dff(time, roi)`` and, when present, ``fluorescence``, ``neuropil`` and
-        ``demixed`` traces on the same axes; ``roi`` holds the cell specimen
+        ``demixed`` traces on the same axes (the released files store traces
+        ROI-first; they are transposed, lazily); ``roi`` holds the cell specimen
         ids; ``roi_mask(roi, mask_y, mask_x)``; ``running_speed`` on
         ``time_running_speed``; one stimulus table per stimulus
         (``drifting_gratings``, ``static_gratings``, ``natural_scenes``,
