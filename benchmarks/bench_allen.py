@@ -12,7 +12,9 @@ million spikes) into a scratch file outside the repository.  Both sides:
 allensdk runs in its own environment (its python is a command-line
 argument); its session is opened with every unit kept, like ours.  Laziness
 is measured as the bytes the process read while opening (``rchar`` of
-/proc/self/io) against the file's size.
+/proc/self/io) against the file's size.  The file is written in the allensdk
+environment when one is given (allensdk's pynwb 2.8 cannot read the core
+types that pynwb >= 3 writes).
 
 Usage::
 
@@ -120,11 +122,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args(argv)
     if not args.path.exists():
-        from neurodata.datasets import make_allen_like
-
+        # Written in the allensdk environment when there is one: its pynwb 2.8 cannot read
+        # the core types (ElectrodesTable, ...) that pynwb >= 3 writes.
         t = time.perf_counter()
-        make_allen_like("neuropixels", args.path, n_units=args.n_units, duration=args.duration,
-                        n_probes=args.n_probes, n_channels=args.n_channels, random_state=0)
+        code = ("from neurodata.datasets import make_allen_like; import sys; "
+                "make_allen_like('neuropixels', sys.argv[1], n_units=int(sys.argv[2]), "
+                "duration=float(sys.argv[3]), n_probes=int(sys.argv[4]), "
+                "n_channels=int(sys.argv[5]), random_state=0)")
+        subprocess.run([args.allensdk_python or sys.executable, "-c", code, str(args.path),
+                        str(args.n_units), str(args.duration), str(args.n_probes),
+                        str(args.n_channels)], check=True)
         print(f"generated {args.path} in {time.perf_counter() - t:.0f} s")
     size = args.path.stat().st_size
     print(f"file: {args.path} ({size / 1e6:.0f} MB)")

@@ -133,6 +133,11 @@ def make_allen_like(kind: str, path: str | os.PathLike | None = None, *,
     brain area (visual cortex strongly tuned, hippocampus barely).  2P traces
     are calcium transients of the same kind of tuning.
 
+    The NWB 2 files are written by the pynwb installed.  allensdk 2.16's
+    pynwb (2.8) cannot read the core types that pynwb >= 3 writes (the
+    ``ElectrodesTable``, ...); to compare with allensdk, write the files in
+    its environment.  Our readers open both.
+
     Examples
     --------
     >>> import neurodata as nd

@@ -18,7 +18,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from neurodata.datasets._allen import START, columns_table, retype, time_series, write_nwb_file
+from neurodata.datasets._allen import START, retype, time_series, write_nwb_file
 from neurodata.datasets._allen_stimuli import (
     ORIENTATIONS_DG,
     ORIENTATIONS_SG,

@@ -1,18 +1,11 @@
 """``open_allen``: any Allen Brain Observatory file, or a session id through allensdk's caches.
 
 Each session type has its own reader, registered with a header-only
-``can_open`` above the generic NWB reader:
-
-========================  =====================================  ===============================
-reader                    files                                  function
-========================  =====================================  ===============================
-``allen-vc2p``            Visual Coding 2P experiments (NWB 1)   :func:`open_allen_vc2p`
-``allen-neuropixels``     Visual Coding and Visual Behavior      :func:`open_allen_neuropixels`
-                          Neuropixels sessions
-``allen-lfp``             a Neuropixels probe's LFP file         :func:`open_allen_lfp`
-``allen-vbo``             Visual Behavior 2P experiments         :func:`open_allen_behavior_ophys`
-========================  =====================================  ===============================
-
+``can_open`` above the generic NWB reader: ``allen-vc2p`` (Visual Coding 2P,
+NWB 1, :func:`open_allen_vc2p`), ``allen-neuropixels`` (Visual Coding and
+Visual Behavior Neuropixels sessions, :func:`open_allen_neuropixels`),
+``allen-lfp`` (a probe's LFP file, :func:`open_allen_lfp`) and ``allen-vbo``
+(Visual Behavior 2P experiments, :func:`open_allen_behavior_ophys`).
 :func:`open_allen` asks them in turn, as :func:`neurodata.open_recording` does.
 """
 
@@ -138,7 +131,8 @@ def open_allen(path_or_session_id: str | os.PathLike | int, *, kind: str | None 
                 f"folder) to locate or download it, or pass the path of its NWB file.")
         from neurodata.io._allen_cache import locate_allen_file
 
-        path = locate_allen_file(int(path_or_session_id), cache_dir, kind=kind or "neuropixels",
+        session_id = int(path_or_session_id)  # type: ignore[arg-type]
+        path = locate_allen_file(session_id, cache_dir, kind=kind or "neuropixels",
                                  probe_id=probe_id, host=host, scheme=scheme, local=local)
     else:
         path = Path(os.fspath(path_or_session_id)).expanduser()  # type: ignore[arg-type]

@@ -51,7 +51,7 @@ def _probes(f) -> dict:
               if hasattr(g, "attrs") and "probe_id" in g.attrs]
     if not groups:
         return {}
-    rows = {"probe": [], "probe_name": [], "probe_location": [], "probe_sampling_rate": [],
+    rows: dict[str, list] = {"probe": [], "probe_name": [], "probe_location": [], "probe_sampling_rate": [],
             "probe_lfp_sampling_rate": [], "probe_has_lfp_data": []}
     for g in groups:
         dev = g.get("device")

@@ -131,7 +131,7 @@ class Parts:
         if name is None:
             return
         var = self.vars.pop(name)
-        td = next(d for d in var.dims if is_time_dim(d))
+        td = str(next(d for d in var.dims if is_time_dim(d)))
         t = self.coords[td]
         if time_dim in self.coords:
             old = self.coords[time_dim].values
@@ -240,44 +240,85 @@ def behavior_series(parts: Parts, path: Path, f: h5py.File) -> None:
     parts.move("acquisition/EyeTracking/likely_blink", "likely_blink", "time_eye_tracking")
 
 
-def _sorted_spikes(path: str, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Spike times of the kept units sorted (stably) by time, their unit ids and the order."""
-    with h5py.File(path, "r") as f:
-        g = f["units"]
-        lengths = ragged_lengths(g["spike_times_index"])
-        ids = np.asarray(g["id"][()])
-        times = np.asarray(g["spike_times"][: int(lengths.sum())], dtype=np.float64)
-    mask = np.repeat(keep, lengths)
-    units = np.repeat(ids, lengths)
-    if not keep.all():
-        times, units = times[mask], units[mask]
-    order = np.argsort(times, kind="stable")
-    return times[order], units[order], order
+def stable_time_order(times: np.ndarray) -> np.ndarray:
+    """The stable argsort of ``times``, at the speed of an unstable one.
+
+    numpy's stable sort of 20 million float64 takes about four times as long
+    as its quicksort; exact ties are rare in spike times, so a quicksort is
+    followed by restoring file order within each group of equal times.
+
+    Examples
+    --------
+    >>> stable_time_order(np.array([2.0, 1.0, 2.0, 0.5, 1.0]))
+    array([3, 1, 4, 0, 2])
+    """
+    order = np.argsort(times)
+    st = times[order]
+    tie = np.flatnonzero(st[1:] == st[:-1])
+    if tie.size:
+        pos = np.unique(np.concatenate([tie, tie + 1]))
+        group = np.cumsum(np.concatenate([[0], st[1:] != st[:-1]]))[pos]
+        order[pos] = order[pos][np.lexsort((order[pos], group))]
+    return order
 
 
-def _sorted_column(path: str, name: str, keep: np.ndarray, pair: tuple) -> np.ndarray:
-    with h5py.File(path, "r") as f:
-        lengths = ragged_lengths(f[f"units/{name}_index"])
-        values = np.asarray(f[f"units/{name}"][: int(lengths.sum())])
-    if not keep.all():
-        values = values[np.repeat(keep, lengths)]
-    return values[pair[2]]
+class _SpikeCache:
+    """Reads, filters and sorts the spike trains of the kept units once, when first asked."""
+
+    def __init__(self, path: str, keep: np.ndarray) -> None:
+        self.path, self.keep = path, keep
+        self._result: tuple | None = None
+
+    def sorted(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(times sorted, their unit ids, the order applied to the file's concatenated trains)."""
+        if self._result is None:
+            with h5py.File(self.path, "r") as f:
+                g = f["units"]
+                lengths = ragged_lengths(g["spike_times_index"])
+                ids = np.asarray(g["id"][()])
+                times = np.asarray(g["spike_times"][: int(lengths.sum())], dtype=np.float64)
+            units = np.repeat(ids, lengths)
+            if not self.keep.all():
+                mask = np.repeat(self.keep, lengths)
+                times, units = times[mask], units[mask]
+            order = stable_time_order(times)
+            self._result = (times[order], units[order], order)
+        return self._result
+
+    def column(self, name: str) -> np.ndarray:
+        """A per-spike column (``spike_amplitudes``, ...) in the order of the sorted spikes."""
+        order = self.sorted()[2]
+        with h5py.File(self.path, "r") as f:
+            lengths = ragged_lengths(f[f"units/{name}_index"])
+            values = np.asarray(f[f"units/{name}"][: int(lengths.sum())])
+        if not self.keep.all():
+            values = values[np.repeat(self.keep, lengths)]
+        return values[order]
+
+    def __getstate__(self) -> dict:  # sent to other processes without the cached arrays
+        return {"path": self.path, "keep": self.keep, "_result": None}
+
+
+def _sorted_spikes(cache: _SpikeCache) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    return cache.sorted()
 
 
 def spike_variables(path: Path, f: h5py.File, keep: np.ndarray, columns: tuple[str, ...] = ()
                     ) -> dict:
     """``spike_times``, ``spike_unit`` and per-spike ``columns`` of the kept units, lazily.
 
-    Equal to what :func:`neurodata.open_nwb` gives (a stable sort by time),
-    restricted to the units in ``keep``; the number of spikes comes from the
-    index, so nothing bulky is read until computed.
+    Equal to what :func:`neurodata.open_nwb` gives (time order, ties in file
+    order), restricted to the units in ``keep``; the number of spikes comes
+    from the index, so nothing bulky is read until computed, and then once
+    for all the spike variables.
     """
     g = f["units"]
     lengths = ragged_lengths(g["spike_times_index"])
     n = int(lengths[keep].sum())
     ids = np.asarray(g["id"][()])
     key = uuid.uuid4().hex
-    trio = dask.delayed(_sorted_spikes, pure=True, nout=3)(str(path), keep,
+    cache = _SpikeCache(str(path), keep)
+    trio = dask.delayed(_sorted_spikes, pure=True, nout=3)(cache,
                                                             dask_key_name=f"allen-spikes-{key}")
     out = {"spike_times": ("spike", da.from_delayed(trio[0], (n,), np.float64),
                            {"units": "s", "long_name": "spike time"}),
@@ -285,8 +326,7 @@ def spike_variables(path: Path, f: h5py.File, keep: np.ndarray, columns: tuple[s
                           {"long_name": "unit id of each spike"})}
     for col in columns:
         if col in g and f"{col}_index" in g:
-            task = dask.delayed(_sorted_column, pure=True)(
-                str(path), col, keep, trio, dask_key_name=f"allen-{col}-{key}")
+            task = dask.delayed(cache.column, pure=True)(col, dask_key_name=f"allen-{col}-{key}")
             out[col] = ("spike", da.from_delayed(task, (n,), g[col].dtype),
                         {"nwb_path": g[col].name, "units": attr_str(g[col], "unit", "") or ""})
     return out

@@ -152,7 +152,7 @@ def test_opening_reads_no_spikes(files, monkeypatch):
     assert isinstance(ds.spike_times.data, da.Array)
     assert ds.sizes["spike"] == sum(s.size for s in truth["spike_times"])
     with pytest.raises(AssertionError, match="read the spike trains"):
-        ds.spike_times.values
+        _ = ds.spike_times.values
     ds.close()
 
 

@@ -63,8 +63,9 @@ def _presentations(session, kind, path):
     if kind == "neuropixels":
         return session.stimulus_presentations
     import pynwb
-    from allensdk.brain_observatory.behavior.data_objects.stimuli.presentations import \
-        Presentations
+    from allensdk.brain_observatory.behavior.data_objects.stimuli.presentations import (
+        Presentations,
+    )
 
     with pynwb.NWBHDF5IO(str(path), "r") as io:  # VBN: allensdk's own table builder
         return Presentations.from_nwb(io.read(), add_is_change=False,
@@ -155,7 +156,7 @@ def test_visual_coding_2p_agrees_with_brain_observatory_nwb_data_set(files):
         for name in ("natural_scenes", "natural_movie_one", "locally_sparse_noise"):
             np.testing.assert_array_equal(data.get_stimulus_template(name),
                                           ds[f"{name}_template"].values)
-        speed, speed_t = data.get_running_speed()
+        speed, _ = data.get_running_speed()
         np.testing.assert_array_equal(speed, ds.running_speed.values)
 
 
@@ -165,11 +166,13 @@ def test_visual_behavior_ophys_agrees_with_allensdk_data_objects(files):
         BehaviorOphysExperiment,  # importing it loads allensdk's NWB extensions
     )
     from allensdk.brain_observatory.behavior.data_objects import RunningSpeed
-    from allensdk.brain_observatory.behavior.data_objects.cell_specimens.traces.dff_traces \
-        import DFFTraces
+    from allensdk.brain_observatory.behavior.data_objects.cell_specimens.traces.dff_traces import (
+        DFFTraces,
+    )
     from allensdk.brain_observatory.behavior.data_objects.licks import Licks
-    from allensdk.brain_observatory.behavior.data_objects.stimuli.presentations import \
-        Presentations
+    from allensdk.brain_observatory.behavior.data_objects.stimuli.presentations import (
+        Presentations,
+    )
 
     path, _ = files["vbo"]
     with pynwb.NWBHDF5IO(str(path), "r") as io, nd.open_allen(path) as ds:
