@@ -10,13 +10,17 @@ run offline says how to get a file instead of silently skipping it.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import io
 import os
 import shutil
 import tarfile
 import tempfile
 import zipfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import IO
 
 from neurodata.datasets._samples import _registry, cache_dir, fetch_file, reference_file
 from neurodata.errors import FileFormatError, NeurodataError
@@ -44,17 +48,30 @@ def _entry(name: str) -> dict:
     return refs[name]
 
 
-def _members(archive: Path, kind: str):
+def _members(archive: Path, kind: str) -> Iterator[tuple[str, Callable[[], IO[bytes]]]]:
+    """(name, opener) of every file in a zip or tar archive."""
     if kind == "zip":
         with zipfile.ZipFile(archive) as z:
-            for info in z.infolist():
-                if not info.is_dir():
-                    yield info.filename, lambda info=info, z=archive: zipfile.ZipFile(z).open(info)
+            names = [i.filename for i in z.infolist() if not i.is_dir()]
+        for name in names:
+            yield name, functools.partial(_open_zip_member, archive, name)
     else:
         with tarfile.open(archive) as t:
-            for m in t.getmembers():
-                if m.isfile():
-                    yield m.name, lambda m=m, a=archive: tarfile.open(a).extractfile(m)
+            names = [m.name for m in t.getmembers() if m.isfile()]
+        for name in names:
+            yield name, functools.partial(_open_tar_member, archive, name)
+
+
+def _open_zip_member(archive: Path, name: str) -> IO[bytes]:
+    return io.BytesIO(zipfile.ZipFile(archive).read(name))
+
+
+def _open_tar_member(archive: Path, name: str) -> IO[bytes]:
+    with tarfile.open(archive) as t:
+        f = t.extractfile(name)
+        if f is None:
+            raise FileFormatError(f"{name} in {archive} is not a regular file.")
+        return io.BytesIO(f.read())
 
 
 def _extract(archive: Path, kind: str, member: str | None, sha256: str, size: int,
