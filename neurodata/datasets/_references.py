@@ -83,7 +83,7 @@ def _extract(archive: Path, kind: str, member: str | None, sha256: str, size: in
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
         h = hashlib.sha256()
         with os.fdopen(fd, "wb") as out, opener() as src:
-            for block in iter(lambda src=src: src.read(1 << 20), b""):
+            for block in iter(functools.partial(src.read, 1 << 20), b""):
                 out.write(block)
                 h.update(block)
         if h.hexdigest() == sha256:
