@@ -106,15 +106,17 @@ def read_summary(out: str | os.PathLike) -> pd.DataFrame:
 
 
 def _client(scheduler: Any, n_workers: int | None, memory_limit: str | float | None,
-            stack: ExitStack, n_files: int) -> Any:
+            stack: ExitStack, n_files: int, processes: bool) -> Any:
     soft_import("distributed", "batch", "batch processing on dask.distributed")
     from distributed import Client, LocalCluster
 
     if scheduler is None:
         n = n_workers or max(1, min(os.cpu_count() or 1, n_files))
+        # Processes talk over TCP on the loopback interface only; threads in memory.
+        where = {"host": "127.0.0.1"} if processes else {}
         cluster = stack.enter_context(LocalCluster(
-            n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
-            dashboard_address="127.0.0.1:0", memory_limit=memory_limit or "auto"))
+            n_workers=n, threads_per_worker=1, processes=processes,
+            dashboard_address="127.0.0.1:0", memory_limit=memory_limit or "auto", **where))
         return stack.enter_context(Client(cluster))
     if isinstance(scheduler, str):
         return stack.enter_context(Client(scheduler, timeout="20s"))
@@ -135,8 +137,8 @@ def _lost(path: str, out: Path, pipeline: Pipeline, err: BaseException) -> dict:
 
 def run(pipeline: Pipeline | str | os.PathLike, files: Any, out: str | os.PathLike, *,
         scheduler: Any = None, n_workers: int | None = None,
-        memory_limit: str | float | None = None, force: bool = False,
-        progress: bool | None = None) -> pd.DataFrame:
+        memory_limit: str | float | None = None, processes: bool = True,
+        force: bool = False, progress: bool | None = None) -> pd.DataFrame:
     """Run a pipeline on every file, one task per file, and write the summary table.
 
     Parameters
@@ -159,6 +161,11 @@ def run(pipeline: Pipeline | str | os.PathLike, files: Any, out: str | os.PathLi
     memory_limit : str or float, optional
         Memory limit per worker of the local cluster (``"2GB"``; default: the
         machine's memory shared between the workers).
+    processes : bool
+        Local workers are processes (True: parallel, HDF5 reading does not
+        scale across threads) or threads of this process (False; what a plain
+        script without an ``if __name__ == "__main__":`` guard needs, since
+        worker processes re-import the script that starts them).
     force : bool
         Redo every file.  Otherwise a file is skipped when its outputs exist for
         the same pipeline configuration and the same input (same size and
@@ -199,7 +206,7 @@ def run(pipeline: Pipeline | str | os.PathLike, files: Any, out: str | os.PathLi
         with ExitStack() as stack:
             records = _run_distributed(pipe, inputs, outdir, force, show, progress,
                                        _client(scheduler, n_workers, memory_limit, stack,
-                                               len(inputs)))
+                                               len(inputs), processes))
     df = _summary([records[p] for p in inputs])
     _write_summary(df, outdir)
     return df

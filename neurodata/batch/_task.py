@@ -183,11 +183,15 @@ def _keep(name: str, value: Any, folder: Path, pipeline: Pipeline, record: dict,
 
 
 def _run_steps(path: str, pipeline: Pipeline, folder: Path, record: dict) -> None:
+    import dask
+
     from neurodata.io import write_nwb
     from neurodata.io._registry import open_recording
 
     options = {"lazy": True, **pipeline.open}
-    with open_recording(path, **options) as rec:
+    # Lazy arrays are computed in this task's own thread: a worker holds one file at a time,
+    # and a step never waits on the cluster that runs it.
+    with dask.config.set(scheduler="synchronous"), open_recording(path, **options) as rec:
         outputs: dict[str, Any] = {}
         arrays: dict[str, Any] = {}
         for step in pipeline.steps:

@@ -23,3 +23,8 @@ def raster(recording: xr.Dataset):
     from neurodata.plotting import plot_raster
 
     return plot_raster(recording).figure
+
+
+def mean_fluorescence(recording: xr.Dataset) -> float:
+    """A lazy reduction: read chunk by chunk, never the whole file at once."""
+    return float(recording["fluorescence"].mean())

@@ -121,3 +121,35 @@ def test_command_line_reports_and_exits_nonzero_on_failures(tmp_path, batch_file
     res = subprocess.run(cmd[:-6] + cmd[-5:] + ["--serial"], capture_output=True, text=True,
                          timeout=120)
     assert res.returncode == 0 and "10 skipped, 0 failed" in res.stdout, res.stdout + res.stderr
+
+
+def test_files_larger_than_worker_memory_complete(tmp_path):
+    """Four 200 MB inputs (800 MB) through workers limited to 700 MB each, one file at a time."""
+    from distributed import Client, LocalCluster
+
+    from neurodata.batch import Pipeline
+    from neurodata.io import save_nwb
+
+    n_time, n_roi = 500_000, 100
+    x = np.random.default_rng(0).random((n_time, n_roi), dtype=np.float32)
+    rec = xr.Dataset({"fluorescence": (("time", "roi"), x)},
+                     coords={"time": np.arange(n_time) * 0.01, "roi": np.arange(n_roi)})
+    first = tmp_path / "big_0.nwb"
+    save_nwb(rec, first)
+    expected = float(x.mean(dtype=np.float64))
+    del x, rec
+    files = [first] + [tmp_path / f"big_{i}.nwb" for i in range(1, 4)]
+    for f in files[1:]:
+        os.link(first, f)
+    total = sum(f.stat().st_size for f in files)
+    assert total > 700 * 2**20
+    pipe = Pipeline([{"name": "mean", "function": "tests.batch.steps.mean_fluorescence"}])
+    with LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1",
+                      dashboard_address="127.0.0.1:0", memory_limit="700MiB") as lc, \
+            Client(lc) as client:
+        limits = {w["memory_limit"] for w in client.scheduler_info()["workers"].values()}
+        assert limits == {700 * 2**20}
+        df = run(pipe, files, tmp_path / "out", scheduler=client, progress=False)
+    assert (df.status == "done").all(), df.error.tolist()
+    np.testing.assert_allclose(df["mean"], expected, rtol=1e-5)
+    assert (df.peak_memory_mb < 650).all(), df.peak_memory_mb.tolist()
