@@ -137,7 +137,7 @@ def _write_xarray(obj: xr.Dataset | xr.DataArray, folder: Path, name: str, fmt: 
         tmp = folder / f".{name}.zarr.{os.getpid()}.tmp"
         shutil.rmtree(tmp, ignore_errors=True)
         ds.to_zarr(tmp, mode="w")
-        old = folder / f".{name}.zarr.{os.getpid()}.old"
+        old = folder / f".{name}.zarr.{os.getpid()}.tmp-old"
         if final.exists():
             os.replace(final, old)
         os.replace(tmp, final)
@@ -202,6 +202,19 @@ def _run_steps(path: str, pipeline: Pipeline, folder: Path, record: dict) -> Non
             nwb = folder / f"{Path(str(path)).stem}_results.nwb"
             write_nwb(arrays, nwb, source=None if is_url(path) else path, overwrite=True)
             record["outputs"]["_nwb"] = {"path": nwb.name, "kind": "nwb"}
+
+
+def _remove_stale(folder: Path) -> None:
+    """Delete temporary outputs left by a task that was killed while writing this file's results.
+
+    Only one task works on a file at a time, so whatever temporary file is
+    here belongs to a dead one.
+    """
+    for p in folder.glob(".*.tmp*"):
+        if p.is_dir():
+            shutil.rmtree(p, ignore_errors=True)
+        else:
+            p.unlink(missing_ok=True)
 
 
 def _unchanged(prev: dict | None, config: str, folder: Path) -> bool:
@@ -275,6 +288,7 @@ def process_file(path: str | os.PathLike, pipeline: Pipeline, out: str | os.Path
         folder.mkdir(parents=True, exist_ok=True)
         if prev is not None:  # the outputs are being replaced: the old record no longer holds
             (folder / MANIFEST).unlink(missing_ok=True)
+        _remove_stale(folder)
         with _PeakMemory() as mem:
             _run_steps(path, pipeline, folder, record)
         record.update(status="done", peak_memory_mb=mem.peak / 2**20)
