@@ -24,13 +24,21 @@ from __future__ import annotations
 import datetime
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import h5py
 import numpy as np
 
-from neurodata._utils import check_integer, check_option, check_positive, check_random_state
+from neurodata._utils import (
+    atomic_path,
+    check_integer,
+    check_option,
+    check_positive,
+    check_random_state,
+)
 
 __all__ = ["make_allen_like"]
 
@@ -69,20 +77,20 @@ def columns_table(cls: Any, name: str, description: str, columns: dict[str, Any]
     return cls(name=name, description=description, id=ids, columns=cols)
 
 
-def write_nwb_file(nwbfile: Any, path: Path) -> None:
-    """Write with pynwb to a temporary file beside ``path``, then move it into place."""
+@contextmanager
+def written(nwbfile: Any, path: Path) -> Iterator[h5py.File]:
+    """Write ``nwbfile`` with pynwb and yield it open in h5py for the Allen extension edits.
+
+    Everything happens on a temporary file beside ``path``, moved into place
+    at the end (:func:`neurodata._utils.atomic_path`).
+    """
     from pynwb import NWBHDF5IO
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part.nwb", dir=path.parent)
-    os.close(fd)
-    try:
-        with NWBHDF5IO(tmp, "w") as io:
+    with atomic_path(path, overwrite=True, suffix=".nwb") as tmp:
+        with NWBHDF5IO(str(tmp), "w") as io:
             io.write(nwbfile)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        with h5py.File(tmp, "r+") as f:
+            yield f
 
 
 def time_series(name: str, data: Any, timestamps: np.ndarray, unit: str, **kw: Any) -> Any:

@@ -18,7 +18,7 @@ from typing import Any
 import h5py
 import numpy as np
 
-from neurodata.datasets._allen import START, columns_table, retype, time_series, write_nwb_file
+from neurodata.datasets._allen import START, columns_table, retype, time_series, written
 from neurodata.datasets._allen_stimuli import behavior_schedule, coding_schedule, running_speed
 from neurodata.datasets._population import _poisson_segments
 
@@ -307,8 +307,7 @@ def _write_lfp(path: Path, rng: np.random.Generator, layout: dict, duration: flo
     mod = ProcessingModule(name="current_source_density", description="Current source density")
     nwbfile.add_processing_module(mod)
     mod.add(time_series("current_source_density", csd, csd_t, "V/cm^2"))
-    write_nwb_file(nwbfile, path)
-    with h5py.File(path, "r+") as f:
+    with written(nwbfile, path) as f:
         _retype_probes_in(f, [probe], rate)
         grp = f.create_group("processing/current_source_density/ecephys_csd")
         f.move("processing/current_source_density/current_source_density",
@@ -358,8 +357,7 @@ def write_ecephys_like(kind: str, path: Path, rng: np.random.Generator, *, n_uni
     eye = _add_eye_tracking(nwbfile, rng, duration) if not vbn else {}
     if vbn:
         _add_behavior(nwbfile, sched)
-    write_nwb_file(nwbfile, path)
-    with h5py.File(path, "r+") as f:
+    with written(nwbfile, path) as f:
         _retype_probes_in(f, layout["probes"], 1250.0)
         retype(f, "general/subject", "EcephysSpecimen", NS,
                specimen_name=f"Sst-IRES-Cre;Ai32-{session_id}", age_in_days=112.0,

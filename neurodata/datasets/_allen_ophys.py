@@ -18,7 +18,8 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from neurodata.datasets._allen import START, retype, time_series, write_nwb_file
+from neurodata._utils import atomic_path
+from neurodata.datasets._allen import START, retype, time_series, written
 from neurodata.datasets._allen_stimuli import (
     ORIENTATIONS_DG,
     ORIENTATIONS_SG,
@@ -286,8 +287,7 @@ def _write_vbo(path: Path, rng: np.random.Generator, n_rois: int, duration: floa
     nwbfile.add_acquisition(eye)
     blink = rng.random(eye_t.size) < 0.02
     nwbfile.add_acquisition(time_series("likely_blink", blink, eye_t, "N/A"))
-    write_nwb_file(nwbfile, path)
-    with h5py.File(path, "r+") as f:
+    with written(nwbfile, path) as f:
         ev = "processing/ophys/event_detection"
         retype(f, ev, "OphysEventDetection", "ndx-aibs-ophys-event-detection")
         f[ev].create_dataset("lambdas", data=rng.uniform(0.1, 0.3, n_rois))
@@ -312,8 +312,6 @@ def write_ophys_like(kind: str, path: Path, rng: np.random.Generator, *, n_rois:
     """Write a Visual Coding 2P (``vc2p``) or Visual Behavior 2P (``vbo``) experiment."""
     path.parent.mkdir(parents=True, exist_ok=True)
     if kind == "vc2p":
-        tmp = path.with_name(f".{path.name}.part")
-        truth = _write_vc2p(tmp, rng, n_rois, duration)
-        tmp.replace(path)
-        return truth
+        with atomic_path(path, overwrite=True, suffix=".nwb") as tmp:
+            return _write_vc2p(tmp, rng, n_rois, duration)
     return _write_vbo(path, rng, n_rois, duration)

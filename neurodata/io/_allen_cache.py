@@ -14,7 +14,7 @@ HDF5, so an interrupted download never leaves a file that looks complete.
 from __future__ import annotations
 
 import os
-import tempfile
+import tempfile  # noqa: F401  (used in the doctest)
 from collections.abc import Iterable
 from functools import partial
 from pathlib import Path
@@ -22,7 +22,7 @@ from typing import Any
 
 import h5py
 
-from neurodata._utils import check_option, soft_import
+from neurodata._utils import atomic_path, check_option, soft_import
 from neurodata.errors import FileFormatError, NeurodataError
 
 __all__ = ["CACHE_KINDS", "locate_allen_file"]
@@ -55,10 +55,8 @@ def write_atomically(path: str | os.PathLike, chunks: Iterable[bytes]) -> None:
     False
     """
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as out:
+    with atomic_path(target, overwrite=True, suffix=target.suffix) as tmp:
+        with open(tmp, "wb") as out:
             for chunk in chunks:
                 out.write(chunk)
         try:
@@ -69,10 +67,6 @@ def write_atomically(path: str | os.PathLike, chunks: Iterable[bytes]) -> None:
         if not ok:
             raise FileFormatError(f"the download of {target.name} is not a complete HDF5 file "
                                   f"(interrupted?); nothing was kept. Try again.")
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def _cached_download(path: Path, fetch: Any, tries: int) -> Path:

@@ -18,6 +18,7 @@ which were applied.
 from __future__ import annotations
 
 import os
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -29,14 +30,14 @@ from neurodata.io._allen_nwb2 import (
     allen_header,
     behavior_series,
     has_presentations,
+    open_reshaped,
     running_series,
     session_attrs,
     spike_variables,
     stimulus_tables,
     unit_filter_mask,
 )
-from neurodata.io._h5 import attr_str, open_h5
-from neurodata.io._nwb_read import open_nwb
+from neurodata.io._h5 import attr_str
 from neurodata.io._registry import Reader, register_reader
 from neurodata.io._tables import read_table
 
@@ -129,47 +130,34 @@ def _eye_tracking(parts: Parts, f) -> None:
         parts.coords["screen_axis"] = xr.Variable("screen_axis", np.array(["y", "x"], dtype=object))
 
 
-def _read_session(path: Path, lazy: bool, checksum: bool, filters: dict) -> xr.Dataset:
-    ds = open_nwb(path, lazy=True, checksum=checksum, require_neural=False)
-    try:
-        f, _ = open_h5(path)
-        with f:
-            if "units" not in f or "spike_times_index" not in f["units"]:
-                raise FileFormatError(
-                    f"{path} has no units table with spike times: it is not an Allen Neuropixels "
-                    f"session file (a probe's LFP file opens with open_allen too).")
-            parts = Parts(ds)
-            parts.rename_prefixed("electrode", "channel")
-            _unit_channels(parts)
-            keep, applied = unit_filter_mask(parts, filters)
-            for name in ("spike_times", "spike_unit"):
-                parts.vars.pop(name, None)
-            parts.isel("unit", np.flatnonzero(keep))
-            for name, (dims, data, attrs) in spike_variables(path, f, keep,
-                                                             ("spike_amplitudes",)).items():
-                parts.vars[name] = xr.Variable(dims, data, attrs)
-            if "waveform_mean" in parts.vars:
-                parts.vars["waveform_mean"].attrs["units"] = "V"
-            parts.coords.update(_probes(f))
-            stimulus_tables(parts)
-            _optotagging(parts, f)
-            running_series(parts)
-            _eye_tracking(parts, f)
-            behavior_series(parts, path, f)
-            vbn = "intervals/trials" in f or "processing/licking" in f
-            parts.attrs.update(session_attrs(f, "Visual Behavior Neuropixels" if vbn
-                                             else "Visual Coding Neuropixels"))
-            parts.attrs["ecephys_session_id"] = parts.attrs.get("nwb_identifier", "")
-            parts.attrs["unit_filters"] = applied or "none"
-            parts.attrs["n_units_in_file"] = int(keep.size)
-            out = parts.build()
-    except Exception:
-        ds.close()
-        raise
-    if not lazy:
-        out = out.load()
-        out.close()
-    return out
+def _reshape_session(filters: dict, path: Path, f, parts: Parts) -> None:
+    if "units" not in f or "spike_times_index" not in f["units"]:
+        raise FileFormatError(
+            f"{path} has no units table with spike times: it is not an Allen Neuropixels "
+            f"session file (a probe's LFP file opens with open_allen too).")
+    parts.rename_prefixed("electrode", "channel")
+    _unit_channels(parts)
+    keep, applied = unit_filter_mask(parts, filters)
+    for name in ("spike_times", "spike_unit"):
+        parts.vars.pop(name, None)
+    parts.isel("unit", np.flatnonzero(keep))
+    for name, (dims, data, attrs) in spike_variables(path, f, keep,
+                                                     ("spike_amplitudes",)).items():
+        parts.vars[name] = xr.Variable(dims, data, attrs)
+    if "waveform_mean" in parts.vars:
+        parts.vars["waveform_mean"].attrs["units"] = "V"
+    parts.coords.update(_probes(f))
+    stimulus_tables(parts)
+    _optotagging(parts, f)
+    running_series(parts)
+    _eye_tracking(parts, f)
+    behavior_series(parts, path, f)
+    vbn = "intervals/trials" in f or "processing/licking" in f
+    parts.attrs.update(session_attrs(f, "Visual Behavior Neuropixels" if vbn
+                                     else "Visual Coding Neuropixels"))
+    parts.attrs["ecephys_session_id"] = parts.attrs.get("nwb_identifier", "")
+    parts.attrs["unit_filters"] = applied or "none"
+    parts.attrs["n_units_in_file"] = int(keep.size)
 
 
 def open_allen_neuropixels(
@@ -235,7 +223,7 @@ def open_allen_neuropixels(
                "isi_violations": ("<=", isi_violations_maximum),
                "quality": ("==", quality), "channel_valid": ("is", valid_channels_only)}
     filters["location"] = ("in a brain area", in_brain_only)
-    return _read_session(Path(os.fspath(path)).expanduser(), lazy, checksum, filters)
+    return open_reshaped(path, lazy, checksum, partial(_reshape_session, filters))
 
 
 def open_allen_lfp(path: str | os.PathLike, *, lazy: bool = True, checksum: bool = True
@@ -266,21 +254,10 @@ def open_allen_lfp(path: str | os.PathLike, *, lazy: bool = True, checksum: bool
     ...     print(ds.lfp.dims, ds.sizes["channel"])
     ('time', 'channel') 4
     """
-    p = Path(os.fspath(path)).expanduser()
-    ds = open_nwb(p, lazy=True, checksum=checksum, require_neural=False)
-    try:
-        with open_h5(p)[0] as f:
-            out = _read_lfp(p, f, Parts(ds))
-    except Exception:
-        ds.close()
-        raise
-    if not lazy:
-        out = out.load()
-        out.close()
-    return out
+    return open_reshaped(path, lazy, checksum, _reshape_lfp)
 
 
-def _read_lfp(p: Path, f, parts: Parts) -> xr.Dataset:
+def _reshape_lfp(p: Path, f, parts: Parts) -> None:
     lfp_groups = [k for k in f.get("acquisition", {}) if k.startswith("probe_")
                   and k.endswith("_lfp")]
     if not lfp_groups:
@@ -308,7 +285,6 @@ def _read_lfp(p: Path, f, parts: Parts) -> xr.Dataset:
     parts.coords.update(_probes(f))
     parts.attrs.update(session_attrs(f, "Allen Neuropixels probe LFP"))
     parts.attrs["probe_id"] = name.removeprefix("probe_").removesuffix("_lfp")
-    return parts.build()
 
 
 def can_open_allen_neuropixels(path: str | os.PathLike) -> bool:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,14 +24,47 @@ import numpy as np
 import xarray as xr
 
 from neurodata.errors import FileFormatError
-from neurodata.io._h5 import attr_str, nwb_header, read_scalar
+from neurodata.io._h5 import attr_str, nwb_header, open_h5, read_scalar
 from neurodata.io._tables import ragged_lengths
 from neurodata.schema import STIMULUS_TABLE, is_time_dim
 
-__all__ = ["Parts", "allen_header", "behavior_series", "lazy_read", "running_series",
-           "spike_variables", "stimulus_tables"]
+__all__ = [
+    "Parts",
+    "allen_header",
+    "behavior_series",
+    "lazy_read",
+    "open_reshaped",
+    "running_series",
+    "spike_variables",
+    "stimulus_tables",
+]
 
 PRESENTATIONS = "_presentations"
+
+
+def open_reshaped(path: str | os.PathLike, lazy: bool, checksum: bool,
+                  reshape: Callable[[Path, h5py.File, Parts], None]) -> xr.Dataset:
+    """:func:`neurodata.open_nwb`, then ``reshape(path, file, parts)`` into the Allen layout.
+
+    The recording is built once at the end; with ``lazy=False`` it is loaded
+    and the file closed.  On any error the file is closed.
+    """
+    from neurodata.io._nwb_read import open_nwb
+
+    p = Path(os.fspath(path)).expanduser()
+    ds = open_nwb(p, lazy=True, checksum=checksum, require_neural=False)
+    try:
+        with open_h5(p)[0] as f:
+            parts = Parts(ds)
+            reshape(p, f, parts)
+            out = parts.build()
+    except Exception:
+        ds.close()
+        raise
+    if not lazy:
+        out = out.load()
+        out.close()
+    return out
 
 
 def allen_header(path: str | os.PathLike, *groups: str) -> tuple[bool, list[bool]]:

@@ -25,12 +25,12 @@ from neurodata.io._allen_nwb2 import (
     behavior_series,
     has_presentations,
     lazy_read,
+    open_reshaped,
     running_series,
     session_attrs,
     stimulus_tables,
 )
-from neurodata.io._h5 import open_h5, read_scalar
-from neurodata.io._nwb_read import open_nwb
+from neurodata.io._h5 import read_scalar
 from neurodata.io._registry import Reader, register_reader
 
 __all__ = ["open_allen_behavior_ophys"]
@@ -110,35 +110,26 @@ def open_allen_behavior_ophys(path: str | os.PathLike, *, lazy: bool = True,
     ...     print(ds.dff.dims, ds.roi_mask.dims)
     ('time', 'roi') ('roi', 'mask_y', 'mask_x')
     """
-    p = Path(os.fspath(path)).expanduser()
-    ds = open_nwb(p, lazy=True, checksum=checksum, require_neural=False)
-    try:
-        with open_h5(p)[0] as f:
-            if f"{OPHYS}/dff" not in f:
-                raise FileFormatError(f"{p} has no {OPHYS}/dff traces: it is not an Allen Visual "
-                                      f"Behavior 2P experiment file.")
-            parts = Parts(ds)
-            for src, name in (("corrected_fluorescence", "corrected_fluorescence"),
-                              ("neuropil_trace", "neuropil"), ("demixed_trace", "demixed")):
-                parts.move(f"{OPHYS}/{src}/traces", name, "time", ("roi",))
-            _events(parts, f)
-            if f"{SEGMENTATION}/image_mask" in f:
-                parts.vars["roi_mask"] = xr.Variable(("roi", "mask_y", "mask_x"),
-                                                     lazy_read(p, f, f"{SEGMENTATION}/image_mask"))
-            stimulus_tables(parts)
-            running_series(parts)
-            behavior_series(parts, p, f)
-            parts.attrs.update(session_attrs(f, "Visual Behavior 2P"))
-            parts.attrs.update(_plane_attrs(f))
-            parts.attrs["ophys_experiment_id"] = parts.attrs.get("nwb_identifier", "")
-            out = parts.build()
-    except Exception:
-        ds.close()
-        raise
-    if not lazy:
-        out = out.load()
-        out.close()
-    return out
+    return open_reshaped(path, lazy, checksum, _reshape)
+
+
+def _reshape(p: Path, f: h5py.File, parts: Parts) -> None:
+    if f"{OPHYS}/dff" not in f:
+        raise FileFormatError(f"{p} has no {OPHYS}/dff traces: it is not an Allen Visual "
+                              f"Behavior 2P experiment file.")
+    for src, name in (("corrected_fluorescence", "corrected_fluorescence"),
+                      ("neuropil_trace", "neuropil"), ("demixed_trace", "demixed")):
+        parts.move(f"{OPHYS}/{src}/traces", name, "time", ("roi",))
+    _events(parts, f)
+    if f"{SEGMENTATION}/image_mask" in f:
+        parts.vars["roi_mask"] = xr.Variable(("roi", "mask_y", "mask_x"),
+                                             lazy_read(p, f, f"{SEGMENTATION}/image_mask"))
+    stimulus_tables(parts)
+    running_series(parts)
+    behavior_series(parts, p, f)
+    parts.attrs.update(session_attrs(f, "Visual Behavior 2P"))
+    parts.attrs.update(_plane_attrs(f))
+    parts.attrs["ophys_experiment_id"] = parts.attrs.get("nwb_identifier", "")
 
 
 def can_open_allen_behavior_ophys(path: str | os.PathLike) -> bool:
