@@ -240,8 +240,8 @@ def open_allen_vc2p(path: str | os.PathLike, *, lazy: bool = True,
     --------
     >>> from neurodata.datasets import make_allen_like
     >>> ds = open_allen_vc2p(make_allen_like("vc2p", n_rois=4, duration=120.0))
-    >>> ds.dff.dims, sorted(ds.drifting_gratings_orientation.attrs), "repeat" in str(list(ds.coords))
-    (('time', 'roi'), [], True)
+    >>> ds.dff.dims, ds.sizes["roi"], ds.natural_movie_one_repeat.values.max()
+    (('time', 'roi'), 4, 1)
     """
     f, p = open_h5(path)
     with f:

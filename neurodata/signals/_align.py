@@ -177,6 +177,17 @@ def align(
     >>> align(sig, [1.0, 2.0], (-0.5, 0.5)).squeeze("roi").values
     array([[1., 2., 3.],
            [3., 4., 5.]])
+
+    A table of stimulus presentations gives a ``presentation`` dimension:
+
+    >>> from neurodata.schema import mark_stimulus_table
+    >>> rec = xr.Dataset({"spike_times": ("spike", [0.1, 1.2]), "spike_unit": ("spike", [0, 0])},
+    ...                  coords={"unit": [0], "flashes_start_time": ("flashes", [0.0, 1.0]),
+    ...                          "flashes_stop_time": ("flashes", [0.25, 1.25]),
+    ...                          "flashes_color": ("flashes", [-1.0, 1.0])})
+    >>> out = align(mark_stimulus_table(rec, "flashes"), "flashes", (0.0, 0.5), bin_size=0.5)
+    >>> out.dims, out.presentation_color.values, out.values.ravel()
+    (('presentation', 'time_rel', 'unit'), array([-1.,  1.]), array([1., 1.]))
     """
     t0, t1 = _check_window(window)
     ev, dim, coords = _resolve_events(data, events)
