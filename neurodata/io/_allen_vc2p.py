@@ -240,7 +240,7 @@ def open_allen_vc2p(path: str | os.PathLike, *, lazy: bool = True,
     --------
     >>> from neurodata.datasets import make_allen_like
     >>> ds = open_allen_vc2p(make_allen_like("vc2p", n_rois=4, duration=120.0))
-    >>> ds.dff.dims, ds.sizes["roi"], ds.natural_movie_one_repeat.values.max()
+    >>> ds.dff.dims, ds.sizes["roi"], int(ds.natural_movie_one_repeat.max())
     (('time', 'roi'), 4, 1)
     """
     f, p = open_h5(path)
