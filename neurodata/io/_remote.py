@@ -78,7 +78,8 @@ def _filesystem(opts: RemoteOptions, kind: str = "blockcache"):
     """fsspec's HTTP file system with timeouts; wrapped in a disk cache when asked."""
     fsspec = soft_import("fsspec", "remote", "streaming files over HTTP")
     aiohttp = soft_import("aiohttp", "remote", "streaming files over HTTP")
-    timeout = aiohttp.ClientTimeout(total=None, sock_connect=opts.timeout,
+    # connect covers waiting for a pooled connection too; sock_read is the silence allowed
+    timeout = aiohttp.ClientTimeout(total=None, connect=opts.timeout, sock_connect=opts.timeout,
                                     sock_read=opts.timeout)
     http_options = {"client_kwargs": {"timeout": timeout}, "skip_instance_cache": True}
     if opts.cache is None:
@@ -137,17 +138,16 @@ class RemoteFile(io.RawIOBase):
     def __init__(self, url: str, opts: RemoteOptions) -> None:
         super().__init__()
         self.url, self.opts = url, opts
-        fs = _filesystem(opts, "blockcache")
-
-        def _open():
-            kwargs = {"block_size": opts.block_size}
-            if opts.cache is None:
-                kwargs["cache_type"] = "mmap"
-            return fs.open(url, "rb", **kwargs)
-
-        self._f = with_retries(_open, opts, url, "the file size")
+        self._fs = _filesystem(opts, "blockcache")
+        self._f = with_retries(self._open, opts, url, "the file size")
         self.size = int(self._f.size)
         self._pos = 0
+
+    def _open(self) -> Any:
+        kwargs: dict[str, Any] = {"block_size": self.opts.block_size}
+        if self.opts.cache is None:
+            kwargs["cache_type"] = "mmap"
+        return self._fs.open(self.url, "rb", **kwargs)
 
     def readable(self) -> bool:
         return True
@@ -164,11 +164,30 @@ class RemoteFile(io.RawIOBase):
         return self._pos
 
     def _read_at(self, pos: int, n: int) -> bytes:
-        self._f.seek(pos)
-        out = self._f.read(n)
+        try:
+            self._f.seek(pos)
+            out = self._f.read(n)
+        except BaseException:
+            self._forget(pos, n)
+            raise
         if len(out) != n:
             raise _ShortRead(f"got {len(out)} of {n} bytes")
         return out
+
+    def _forget(self, pos: int, n: int) -> None:
+        """Unmark the blocks of a failed read.
+
+        fsspec's mmap cache marks blocks as cached before fetching them, so
+        after a failed fetch a retry would silently read zeros; we drop those
+        marks (and, should that attribute ever change, the whole cache).
+        """
+        blocks = getattr(getattr(self._f, "cache", None), "blocks", None)
+        bs = self.opts.block_size
+        if isinstance(blocks, set):
+            blocks.difference_update(range(pos // bs, (pos + n) // bs + 1))
+        else:
+            self._f.close()
+            self._f = self._open()
 
     def readinto(self, buffer) -> int:
         view = memoryview(buffer).cast("B")
@@ -215,5 +234,6 @@ def fetch_keys(base: str, keys: Sequence[str], opts: RemoteOptions) -> dict[str,
         if failed:
             raise failed[0][1]
 
-    with_retries(attempt, opts, base, f"{len(keys)} objects of the store")
+    what = keys[0] if len(keys) == 1 else f"{len(keys)} objects of the store"
+    with_retries(attempt, opts, base, what)
     return out

@@ -80,7 +80,7 @@ def _codec(config: dict | None):
         return None
     if config.get("id") == "pickle":
         return _PickleFilter()
-    numcodecs = soft_import("numcodecs", "io", "reading NWB Zarr stores")
+    numcodecs = soft_import("numcodecs", "remote", "reading NWB Zarr stores")
     return numcodecs.get_codec(dict(config))
 
 
