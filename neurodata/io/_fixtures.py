@@ -22,7 +22,7 @@ import numpy as np
 
 from neurodata._utils import check_random_state, soft_import
 
-__all__ = ["write_large_nwb", "write_zarr_twin"]
+__all__ = ["replace_dataset", "write_large_nwb", "write_zarr_twin"]
 
 
 def _units_and_trials(nwbfile, rng: np.random.Generator, n_units: int, duration: float) -> None:
@@ -50,7 +50,8 @@ def _sparse_dataset(group: h5py.Group, name: str, shape: tuple[int, ...], dtype,
         group[name].attrs[k] = v
 
 
-def _replace(group: h5py.Group, name: str, values: np.ndarray) -> None:
+def replace_dataset(group: h5py.Group, name: str, values: np.ndarray) -> None:
+    """Replace the dataset ``group[name]`` by ``values``, keeping its attributes."""
     attrs = dict(group[name].attrs)
     del group[name]
     group.create_dataset(name, data=values)
@@ -62,9 +63,9 @@ def _write_spikes(units: h5py.Group, rng: np.random.Generator, spikes_per_unit: 
                   duration: float) -> None:
     n_units = units["id"].shape[0]
     times = np.sort(rng.uniform(0.0, duration, (n_units, spikes_per_unit)), axis=1)
-    _replace(units, "spike_times", times.ravel())
+    replace_dataset(units, "spike_times", times.ravel())
     ends = np.arange(1, n_units + 1, dtype=np.int64) * spikes_per_unit
-    _replace(units, "spike_times_index", ends.astype(np.uint32 if ends[-1] < 2**32 else np.uint64))
+    replace_dataset(units, "spike_times_index", ends.astype(np.uint32 if ends[-1] < 2**32 else np.uint64))
 
 
 def write_large_nwb(path: str | os.PathLike, *, n_bytes: int = 10**9, n_units: int = 100,

@@ -21,6 +21,7 @@ import h5py
 import numpy as np
 
 from neurodata.errors import NeurodataError, NeurodataWarning
+from neurodata.io._fixtures import replace_dataset
 from neurodata.io._h5 import file_sha256
 
 __all__ = ["MUTATIONS", "mutate", "read_outcome"]
@@ -44,14 +45,6 @@ def _objects(f: h5py.File) -> tuple[list[str], list[str]]:
     return sorted(datasets), sorted(groups)
 
 
-def _replace(f: h5py.File, path: str, data: np.ndarray) -> None:
-    attrs = dict(f[path].attrs)
-    del f[path]
-    f.create_dataset(path, data=data)
-    for k, v in attrs.items():
-        f[path].attrs[k] = v
-
-
 def _pick(items: list[str], k: int) -> str | None:
     return items[k % len(items)] if items else None
 
@@ -63,7 +56,7 @@ def _change_dtype(f: h5py.File, path: str, b: int) -> None:
         new = data.astype(target)
     except (TypeError, ValueError):
         new = np.zeros(data.shape, dtype=target)
-    _replace(f, path, new)
+    replace_dataset(f, path, new)
 
 
 def _change_shape(f: h5py.File, path: str, b: int) -> None:
@@ -73,7 +66,7 @@ def _change_shape(f: h5py.File, path: str, b: int) -> None:
               np.concatenate([flat, flat[:1]]) if flat.size else flat, data[..., None],
               flat[:0], flat[:1].reshape(()) if flat.size else flat,
               np.stack([flat, flat]) if flat.size else flat]
-    _replace(f, path, shapes[b % len(shapes)])
+    replace_dataset(f, path, shapes[b % len(shapes)])
 
 
 def _times(datasets: list[str]) -> list[str]:
@@ -113,7 +106,7 @@ def _ragged_index(f: h5py.File, datasets: list[str], a: int, b: int) -> None:
         ends = ends[::-1].copy()          # decreasing
     else:
         ends = ends[: max(1, ends.size - 1)]  # one row short
-    _replace(f, path, ends)
+    replace_dataset(f, path, ends)
 
 
 def _apply(f: h5py.File, kind: str, a: int, b: int) -> None:
@@ -140,7 +133,7 @@ def _apply(f: h5py.File, kind: str, a: int, b: int) -> None:
                 data = data[::-1].copy()
             elif data.size:
                 data[b % data.size] = np.nan
-            _replace(f, path, data)
+            replace_dataset(f, path, data)
     elif kind == "break_reference":
         _break_reference(f, datasets, groups, a, b)
     elif kind == "ragged_index":
@@ -149,8 +142,8 @@ def _apply(f: h5py.File, kind: str, a: int, b: int) -> None:
         p, q = datasets[a % len(datasets)], datasets[b % len(datasets)]
         if p != q and not p.startswith(q) and not q.startswith(p):
             dp, dq = f[p][()], f[q][()]
-            _replace(f, p, np.asarray(dq))
-            _replace(f, q, np.asarray(dp))
+            replace_dataset(f, p, np.asarray(dq))
+            replace_dataset(f, q, np.asarray(dp))
 
 
 def mutate(source: str | os.PathLike, target: str | os.PathLike, kind: str, a: int,
