@@ -97,12 +97,12 @@ class _Handler(BaseHTTPRequestHandler):
                 block = f.read(min(left, 1 << 20))
                 if not block:
                     break
+                with owner.lock:  # counted before the write, so a client never sees it late
+                    owner.bytes_sent += len(block)
                 try:
                     self.wfile.write(block)
                 except OSError:  # the client went away
                     break
-                with owner.lock:
-                    owner.bytes_sent += len(block)
                 left -= len(block)
         if cut is not None:
             self.wfile.flush()
