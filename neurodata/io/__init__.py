@@ -1,4 +1,5 @@
-"""Reading and writing recordings: NWB 2 files and every Allen Brain Observatory session type."""
+"""Reading and writing recordings: NWB 2 files and Zarr stores (local or over HTTP), and
+every Allen Brain Observatory session type."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from neurodata.io._nwb_read import open_nwb
 from neurodata.io._nwb_save import save_nwb
 from neurodata.io._nwb_write import read_results, write_nwb
 from neurodata.io._summary import summarize
+from neurodata.io._urls import open_urls
 
 __all__ = [
     "open_allen",
@@ -21,6 +23,7 @@ __all__ = [
     "open_allen_neuropixels",
     "open_allen_vc2p",
     "open_nwb",
+    "open_urls",
     "read_results",
     "save_nwb",
     "summarize",
