@@ -29,15 +29,11 @@ import xarray as xr
 
 from neurodata.batch._pipeline import Pipeline
 from neurodata.errors import NeurodataError
+from neurodata.io._remote import is_url
 
 __all__ = ["MANIFEST", "file_id", "process_file", "read_manifest"]
 
 MANIFEST = "_manifest.json"
-
-
-def is_url(path: str | os.PathLike) -> bool:
-    """True for ``http(s)://`` and other URL inputs (opened remotely, never hashed)."""
-    return "://" in str(path)
 
 
 def file_id(path: str | os.PathLike) -> str:
