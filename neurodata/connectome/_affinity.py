@@ -41,11 +41,12 @@ import numpy as np
 import xarray as xr
 from scipy import ndimage
 
+from neurodata._utils import neuron_dim as _find_neuron_dim
+from neurodata._utils import sampling_step
 from neurodata.errors import InvalidRecordingError, NeurodataWarning, ShapeError
 
 __all__ = ["compute_affinities", "pair_indices", "pairs_to_matrix", "shared_change"]
 
-NEURON_DIMS = ("roi", "unit", "neuron")
 _PAIR_CHUNK = 2048
 
 
@@ -102,21 +103,13 @@ def _neuron_dim(da: xr.DataArray, neuron_dim: str | None) -> str:
             raise InvalidRecordingError(f"traces have no dimension {neuron_dim!r}; dims are "
                                         f"{tuple(da.dims)}.")
         return neuron_dim
-    found = [d for d in NEURON_DIMS if d in da.dims]
-    if not found:
-        raise InvalidRecordingError(f"traces need a neuron dimension (one of {NEURON_DIMS}); "
-                                    f"got dims {tuple(da.dims)}. Pass neuron_dim=... to name it.")
-    return found[0]
+    return _find_neuron_dim(da, name="traces")
 
 
 def _sampling_interval(time: np.ndarray) -> float:
     if time.size < 3:
         raise ShapeError(f"traces need at least 3 time points to differentiate; got {time.size}.")
-    dt = np.diff(time)
-    if np.any(dt <= 0) or np.ptp(dt) > 0.01 * np.median(dt):
-        raise InvalidRecordingError("the time coordinate must be regularly sampled and increasing; "
-                                    "resample first, e.g. traces.interp(time=new_times).")
-    return float(np.median(dt))
+    return sampling_step(time, name="the traces")
 
 
 def _normalised_rates(x: np.ndarray, dt: float, smooth: float) -> tuple[np.ndarray, np.ndarray]:
@@ -182,7 +175,7 @@ def compute_affinities(traces, *, smooth: float = 1.0, window: float | None = No
     ----------
     traces : xarray.DataArray
         Calcium traces with dims ``time`` (seconds, regularly sampled) and a
-        neuron dim (``roi``, ``unit`` or ``neuron``).  NaN frames are missing.
+        neuron dim (``roi`` or ``unit``).  NaN frames are missing.
     smooth : float
         Standard deviation, in seconds, of the Gaussian whose derivative
         gives the rates; 0 for plain central differences.
@@ -196,7 +189,8 @@ def compute_affinities(traces, *, smooth: float = 1.0, window: float | None = No
     xarray.DataArray
         float32 ``(pair, time)``, upper-triangle pairs in row-major order, with
         coords ``neuron_i``, ``neuron_j`` (labels) and ``i``, ``j``
-        (positions) on ``pair``.  The formula is in the module docstring.
+        (positions) on ``pair``, and ``attrs["neuron_dim"]``, the traces' neuron
+        dimension.  The formula is in the module docstring.
 
     Examples
     --------
@@ -228,10 +222,11 @@ def compute_affinities(traces, *, smooth: float = 1.0, window: float | None = No
     n = z.shape[1]
     out = np.empty((n * (n - 1) // 2, time.size), dtype=np.float32)
     _affinity_block(z, out, width)
-    return _pair_array(out, names, time)
+    return _pair_array(out, names, time, ndim)
 
 
-def _pair_array(data: np.ndarray, names, time, extra: Mapping | None = None) -> xr.DataArray:
+def _pair_array(data: np.ndarray, names, time, neuron_dim: str,
+                extra: Mapping | None = None) -> xr.DataArray:
     i, j = pair_indices(len(names))
     names = np.asarray(names)
     coords = {"pair": np.arange(i.size), "neuron_i": ("pair", names[i]),
@@ -240,4 +235,5 @@ def _pair_array(data: np.ndarray, names, time, extra: Mapping | None = None) -> 
     if extra:
         coords.update(extra)
     dims = ("pair", "time") if data.ndim == 2 else ("pair", "time", "animal")
-    return xr.DataArray(data, dims=dims, coords=coords, name="affinity")
+    return xr.DataArray(data, dims=dims, coords=coords, name="affinity",
+                        attrs={"neuron_dim": neuron_dim})

@@ -17,6 +17,7 @@ from neurodata.datasets._samples import (
 # The generators of the analysis modules are imported on first use, so that importing
 # neurodata (and neurodata.datasets) loads neither torch, numba nor scikit-learn.
 _LAZY = {
+    "make_connectome_recordings": "neurodata.datasets._connectome",
     "make_dynamic_communities": "neurodata.datasets._connectome",
     "make_weighted_lfr": "neurodata.datasets._connectome",
     "make_adaptation_experiment": "neurodata.datasets._gain_control",
@@ -43,6 +44,7 @@ __all__ = [
     "make_adaptation_experiment",
     "make_adaptation_trials",
     "make_calcium_imaging",
+    "make_connectome_recordings",
     "make_cortical_sheet",
     "make_dynamic_communities",
     "make_field_recording",

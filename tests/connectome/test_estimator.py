@@ -41,7 +41,8 @@ def test_fitted_attributes_are_labelled(planted):
     assert model.factors_["pair"].sizes["pair"] == 30 * 29 // 2
     np.testing.assert_array_equal(model.factors_["time"].time, ds.time)
     assert list(model.factors_["animal"].animal.values) == list(ds.animal.values)
-    assert list(model.communities_.neuron.values) == list(ds.roi.values)
+    assert list(model.communities_.roi.values) == list(ds.roi.values)
+    assert model.communities_.dims == ("component", "roi")
     assert np.all(np.diff(model.loss_curve_) <= 1e-5)
     g = model.graph(0)
     np.testing.assert_array_equal(g.values, g.values.T)
@@ -74,4 +75,4 @@ def test_real_worm_recording_end_to_end():
     assert np.isfinite(model.factors_["time"].values).all()
     assert model.loss_curve_[-1] < model.loss_curve_[0]
     # each component's graph has structure: more than one community
-    assert (model.communities_.max("neuron") >= 1).any()
+    assert (model.communities_.max("roi") >= 1).any()
