@@ -20,6 +20,7 @@ from neurodata.connectome._estimator import DynamicConnectome
 from neurodata.connectome._neuropal import read_neuropal_mat
 from neurodata.connectome._ntf import ntf
 from neurodata.connectome._plot import (
+    plot_affinities,
     plot_animal_loadings,
     plot_community_graph,
     plot_rank_selection,
@@ -38,6 +39,7 @@ __all__ = [
     "ntf_ensemble",
     "pair_indices",
     "pairs_to_matrix",
+    "plot_affinities",
     "plot_animal_loadings",
     "plot_community_graph",
     "plot_rank_selection",

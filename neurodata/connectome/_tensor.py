@@ -220,6 +220,8 @@ def split_recordings(recordings, *, variable: str | None = None, identity: str |
 
 
 def _union_labels(items, neuron_dim) -> tuple[str, np.ndarray]:
+    """The neuron dim and the neurons of all animals: in the animals' order when they all
+    agree, sorted otherwise."""
     dims: list[str] = []
     labels: list = []
     seen: set = set()
@@ -236,7 +238,15 @@ def _union_labels(items, neuron_dim) -> tuple[str, np.ndarray]:
                                     f"fit imaging ROIs and sorted units separately.")
     if len(labels) < 2:
         raise ShapeError(f"at least 2 neurons are needed for pairs; got {len(labels)}.")
-    return dims[0], np.asarray(labels)
+    out = np.asarray(labels)
+    orders = [tuple(tr[d].values.tolist()) if d in tr.coords else None
+              for (_, tr), d in zip(items, dims)]
+    if len(set(orders)) > 1:  # animals list their neurons differently: sorted identities
+        try:
+            out = np.asarray(sorted(labels))
+        except TypeError:
+            pass
+    return dims[0], out
 
 
 def _common_time(items) -> np.ndarray:
