@@ -2,7 +2,7 @@
 
 Pairwise differential affinities between calcium traces, organised as a
 pairs x time x animals tensor, factorised by non-negative CP (NTF), with
-weighted stochastic-block-model communities on each component.
+weighted stochastic-block-model communities (flat or nested) on each component.
 
 >>> from neurodata.connectome import DynamicConnectome, ntf, fit_sbm
 """
@@ -17,6 +17,7 @@ from neurodata.connectome._affinity import (
 )
 from neurodata.connectome._ensemble import factor_similarity, ntf_ensemble
 from neurodata.connectome._estimator import DynamicConnectome
+from neurodata.connectome._nested import fit_nested_sbm, nested_description_length
 from neurodata.connectome._neuropal import read_neuropal_mat
 from neurodata.connectome._ntf import ntf
 from neurodata.connectome._plot import (
@@ -34,7 +35,9 @@ __all__ = [
     "build_affinity_tensor",
     "compute_affinities",
     "factor_similarity",
+    "fit_nested_sbm",
     "fit_sbm",
+    "nested_description_length",
     "ntf",
     "ntf_ensemble",
     "pair_indices",

@@ -16,7 +16,8 @@ from neurodata._utils import (
     make_history,
     renamed_params,
 )
-from neurodata.connectome._affinity import pairs_to_matrix
+from neurodata.connectome._affinity import AffinitySpec, pairs_to_matrix
+from neurodata.connectome._nested import fit_nested_sbm
 from neurodata.connectome._ntf import ntf
 from neurodata.connectome._sbm import fit_sbm
 from neurodata.connectome._tensor import _tensor_of, split_recordings
@@ -39,6 +40,13 @@ class DynamicConnectome(NeurodataEstimator):
     ----------
     rank : int
         Number of NTF components.
+    affinity : {"interval", "shared_rate"}
+        The affinity (``method`` of :func:`compute_affinities`).
+    sign : {"same", "absolute"}
+        Whether only same-direction changes count (default) or opposite ones
+        too (the paper's reading).
+    min_slope, min_duration : float
+        Thresholds of the monotonic runs of ``"interval"`` (0: none).
     smooth, window : float
         Affinity parameters (seconds), see :func:`compute_affinities`.
     n_init, max_iter, tol : int, int, float
@@ -56,6 +64,9 @@ class DynamicConnectome(NeurodataEstimator):
         Edge-weight model of the SBM (the paper used "exponential").
     sbm_n_init : int
         SBM restarts per component.
+    nested : bool
+        Communities from the nested SBM (:func:`fit_nested_sbm`): every level
+        of the hierarchy in ``hierarchy_``, level 0 in ``communities_``.
     random_state : int, Generator or None
         None draws fresh entropy; an int gives a reproducible fit.
     progress : bool or None
@@ -76,7 +87,12 @@ class DynamicConnectome(NeurodataEstimator):
         component's graph; the neuron coordinate holds the identities that
         matched neurons across animals.
     description_length_ : xarray.DataArray
-        SBM description length (nats) per component.
+        SBM description length (nats) per component (the whole hierarchy's
+        when ``nested``).
+    hierarchy_ : xarray.DataArray
+        Only when ``nested``: ``(component, level, roi)`` group of each neuron
+        at every level (level 0 the finest, the last a single group; a
+        component with fewer levels repeats its top one).
     neurons_ : ndarray
         Neuron identities, the order of the graphs' nodes.
     neuron_dim_ : str
@@ -92,12 +108,18 @@ class DynamicConnectome(NeurodataEstimator):
     (('time', 'component'), ('component', 'roi'))
     """
 
-    def __init__(self, rank: int = 5, *, smooth: float = 1.0, window: float | None = None,
+    def __init__(self, rank: int = 5, *, affinity: str = "interval", sign: str = "same",
+                 min_slope: float = 0.0, min_duration: float = 0.0,
+                 smooth: float = 1.0, window: float | None = None,
                  n_init: int = 5, max_iter: int = 200, tol: float = 1e-6,
                  edge_threshold: float = 0.2, deg_corr: bool | str = "auto",
-                 weights: str = "lognormal", sbm_n_init: int = 3, random_state=None,
-                 progress: bool | None = None):
+                 weights: str = "lognormal", sbm_n_init: int = 3, nested: bool = False,
+                 random_state=None, progress: bool | None = None):
         self.rank = rank
+        self.affinity = affinity
+        self.sign = sign
+        self.min_slope = min_slope
+        self.min_duration = min_duration
         self.smooth = smooth
         self.window = window
         self.n_init = n_init
@@ -107,10 +129,11 @@ class DynamicConnectome(NeurodataEstimator):
         self.deg_corr = deg_corr
         self.weights = weights
         self.sbm_n_init = sbm_n_init
+        self.nested = nested
         self.random_state = random_state
         self.progress = progress
 
-    def _check_params(self) -> None:
+    def _check_params(self) -> AffinitySpec:
         check_integer("rank", self.rank)
         check_positive("smooth", self.smooth, strict=False)
         check_positive("window", self.window, allow_none=True)
@@ -121,12 +144,15 @@ class DynamicConnectome(NeurodataEstimator):
         check_option("deg_corr", self.deg_corr, (True, False, "auto"))
         check_option("weights", self.weights, ("lognormal", "exponential"))
         check_integer("sbm_n_init", self.sbm_n_init)
+        check_option("nested", self.nested, (False, True))
+        return AffinitySpec(self.affinity, self.sign, self.min_slope, self.min_duration)
 
     def _tensor(self, recording, variable, identity, bin_size, labels=None) -> xr.DataArray:
+        spec = self._check_params()
         items = split_recordings(recording, variable=variable, identity=identity,
                                  bin_size=bin_size)
         return _tensor_of(items, smooth=self.smooth, window=self.window, neuron_dim=None,
-                          progress=self.progress, labels=labels)
+                          progress=self.progress, labels=labels, spec=spec)
 
     def fit(self, recording, *, variable: str | None = None, identity: str | None = None,
             bin_size: float | None = None) -> DynamicConnectome:
@@ -190,11 +216,37 @@ class DynamicConnectome(NeurodataEstimator):
         self._check_fitted("history_")
         return np.asarray(self.history_["relative_error"].values)
 
+    @classmethod
+    def paper(cls, rank: int = 5, **overrides) -> DynamicConnectome:
+        """The settings closest to the paper (Dyballa et al. 2024), as far as it is known.
+
+        Interval affinities counting opposite-direction changes
+        (``affinity="interval"``, ``sign="absolute"``), exponential edge
+        weights (graph-tool's "real-exponential"), no edge cut, and the nested
+        SBM; any parameter can be overridden.
+
+        Examples
+        --------
+        >>> DynamicConnectome.paper(rank=3, random_state=0)
+        DynamicConnectome(edge_threshold=0.0, nested=True, random_state=0, rank=3,
+                          sign='absolute', weights='exponential')
+        """
+        params = dict(affinity="interval", sign="absolute", weights="exponential",
+                      edge_threshold=0.0, nested=True)
+        return cls(rank, **{**params, **overrides})
+
     def _fit_communities(self, rng) -> None:
-        labels, dls = [], []
+        labels, dls, levels = [], [], []
         for k in range(self.rank):
             w = self.graph(k)
             w = w.where(w >= self.edge_threshold * float(w.max()), 0.0)
+            if self.nested:
+                fit = fit_nested_sbm(w, deg_corr=self.deg_corr, weights=self.weights,
+                                     n_init=self.sbm_n_init, random_state=rng)
+                levels.append(fit["community"].values)
+                labels.append(levels[-1][0])
+                dls.append(fit.attrs["description_length"])
+                continue
             com = fit_sbm(w, deg_corr=self.deg_corr, weights=self.weights,
                           n_init=self.sbm_n_init, random_state=rng)
             labels.append(com.values)
@@ -206,6 +258,13 @@ class DynamicConnectome(NeurodataEstimator):
                                          name="community")
         self.description_length_ = xr.DataArray(np.asarray(dls), dims=("component",),
                                                 coords={"component": comp})
+        if self.nested:
+            depth = max(lv.shape[0] for lv in levels)
+            padded = [np.concatenate([lv, np.repeat(lv[-1:], depth - lv.shape[0], 0)])
+                      for lv in levels]
+            self.hierarchy_ = xr.DataArray(
+                np.stack(padded), dims=("component", "level", dim), name="hierarchy",
+                coords={"component": comp, "level": np.arange(depth), dim: self.neurons_})
 
     def graph(self, component: int) -> xr.DataArray:
         """The ``(roi, roi_j)`` (or ``unit``) weighted graph of one component's pair factor."""
@@ -266,6 +325,9 @@ class DynamicConnectome(NeurodataEstimator):
                    "animal": _plain(self.factors_["animal"]["animal"].values),
                    self.neuron_dim_: _plain(self.neurons_),
                    "component": np.arange(self.rank)})
+        if self.nested:
+            ds["hierarchy"] = self.hierarchy_.variable
+            ds = ds.assign_coords(level=np.arange(self.hierarchy_.sizes["level"]))
         ds.attrs.update(rank=int(self.rank), neuron_dim=self.neuron_dim_,
                         relative_error=float(self.loss_curve_[-1]))
         return ds

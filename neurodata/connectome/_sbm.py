@@ -193,7 +193,9 @@ def _refine(model, b, dc, rng, n_sweeps):
     return b, model.dl(st, dc)
 
 
-def _fit_one(model, dc, rng, ratio, n_sweeps) -> tuple[np.ndarray, float]:
+def _fit_one(model, dc, rng, ratio, n_sweeps, path: list | None = None
+             ) -> tuple[np.ndarray, float]:
+    """Agglomerative search; ``path`` collects every partition visited (for the nested SBM)."""
     n_nodes = model.a.shape[0]
     b = np.arange(n_nodes, dtype=np.int64)
     b, s = _refine(model, b, dc, rng, 0)
@@ -205,6 +207,8 @@ def _fit_one(model, dc, rng, ratio, n_sweeps) -> tuple[np.ndarray, float]:
         nb = np.unique(b).size
         b, s = _refine(model, b, dc, rng, n_sweeps if nb <= coarse else 1)
         nb = np.unique(b).size
+        if path is not None:
+            path.append(b.copy())
         if s < best_s - 1e-9:
             best_b, best_s = b.copy(), s
     b, s = _refine(model, best_b.copy(), dc, rng, 4 * n_sweeps)

@@ -17,6 +17,7 @@ import xarray as xr
 
 from neurodata._utils import as_recordings, progress_bar, recording_span, select_variable
 from neurodata.connectome._affinity import (
+    AffinitySpec,
     _affinity_block,
     _neuron_dim,
     _normalised_rates,
@@ -267,7 +268,9 @@ def _common_time(items) -> np.ndarray:
     return ref
 
 
-def build_affinity_tensor(recordings, *, smooth: float = 1.0, window: float | None = None,
+def build_affinity_tensor(recordings, *, method: str = "interval", sign: str = "same",
+                          min_slope: float = 0.0, min_duration: float = 0.0,
+                          smooth: float = 1.0, window: float | None = None,
                           neuron_dim: str | None = None, variable: str | None = None,
                           identity: str | None = None, bin_size: float | None = None,
                           progress: bool | None = None) -> xr.DataArray:
@@ -285,7 +288,7 @@ def build_affinity_tensor(recordings, *, smooth: float = 1.0, window: float | No
         from :func:`~neurodata.open_folder`), one animal's ``(time, roi)``
         traces, or an ``(animal, time, roi)`` DataArray or Dataset; all on
         one time grid.
-    smooth, window, neuron_dim
+    method, sign, min_slope, min_duration, smooth, window, neuron_dim
         As in :func:`compute_affinities`.
     variable, identity, bin_size
         Which traces, how neurons are matched, and rates from spikes: see
@@ -312,13 +315,15 @@ def build_affinity_tensor(recordings, *, smooth: float = 1.0, window: float | No
     >>> x.dims, x.shape, int(np.isnan(x.isel(animal=1)).any("time").sum())
     (('pair', 'time', 'animal'), (6, 50, 2), 3)
     """
+    spec = AffinitySpec(method, sign, min_slope, min_duration)
     items = split_recordings(recordings, variable=variable, identity=identity,
                              bin_size=bin_size, neuron_dim=neuron_dim)
     return _tensor_of(items, smooth=smooth, window=window, neuron_dim=neuron_dim,
-                      progress=progress)
+                      progress=progress, spec=spec)
 
 
-def _tensor_of(items, *, smooth, window, neuron_dim, progress, labels=None) -> xr.DataArray:
+def _tensor_of(items, *, smooth, window, neuron_dim, progress, labels=None,
+               spec: AffinitySpec | None = None) -> xr.DataArray:
     """The affinity tensor of split traces, over ``labels`` (default: their union)."""
     dim, union = _union_labels(items, neuron_dim)
     labels = union if labels is None else np.asarray(labels)
@@ -332,6 +337,6 @@ def _tensor_of(items, *, smooth, window, neuron_dim, progress, labels=None) -> x
         tr = tr.reindex({dim: labels}) if dim in tr.coords else tr
         z, constant = _normalised_rates(np.asarray(tr.values), dt, smooth)
         _warn_constant(labels, constant)
-        _affinity_block(z, buf[:, a, :], width)
+        _affinity_block(z, buf[:, a, :], width, spec, dt)
     animals = [name for name, _ in items]
     return _pair_array(buf.transpose(0, 2, 1), labels, time, dim, {"animal": animals})

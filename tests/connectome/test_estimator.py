@@ -76,3 +76,21 @@ def test_real_worm_recording_end_to_end():
     assert model.loss_curve_[-1] < model.loss_curve_[0]
     # each component's graph has structure: more than one community
     assert (model.communities_.max("roi") >= 1).any()
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_anticorrelated_pairs_join_a_community_only_with_absolute_sign(seed):
+    from tests.connectome._helpers import make_antagonists
+
+    traces, halves = make_antagonists(seed=seed)
+    joined = {}
+    for sign in ("absolute", "same"):
+        model = DynamicConnectome.paper(rank=3, sign=sign, min_slope=0.3, window=5.0,
+                                        n_init=3, random_state=0).fit(traces)
+        corr = np.corrcoef(np.vstack([halves, model.factors_["time"].values.T]))[0, 2:]
+        labels = model.communities_.isel(component=int(corr.argmax())).values
+        up, down = labels[0:6], labels[6:12]
+        assert np.unique(up).size == 1 and np.unique(down).size == 1   # each half is one block
+        assert up[0] not in labels[12:]                                  # and not the rest
+        joined[sign] = up[0] == down[0]
+    assert joined == {"absolute": True, "same": False}
