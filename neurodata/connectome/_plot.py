@@ -10,7 +10,7 @@ from neurodata._utils import get_axes
 from neurodata.errors import NeurodataError
 
 __all__ = ["plot_affinities", "plot_animal_loadings", "plot_community_graph",
-           "plot_rank_selection", "plot_time_factors"]
+           "plot_hierarchy", "plot_rank_selection", "plot_time_factors"]
 
 
 def _panels(axes, n: int, figsize, **kwargs):
@@ -243,3 +243,62 @@ def plot_rank_selection(ensemble: xr.Dataset, *, axes=None):
         ax.set_xlabel("rank")
         ax.set_ylabel(label)
     return fig
+
+
+def plot_hierarchy(hierarchy, *, component: int | None = None, ax=None, max_labels: int = 60):
+    """The groups of every level of a nested SBM, nodes ordered by the hierarchy.
+
+    Each row is a level (level 0, the finest, at the bottom), each column a
+    node, coloured by its group at that level; nodes are sorted by their
+    groups from the top level down, so that every group is a contiguous run.
+
+    Parameters
+    ----------
+    hierarchy : Dataset from :func:`fit_nested_sbm`, DynamicConnectome, or DataArray
+        ``(level, node)`` labels; a fitted ``DynamicConnectome(nested=True)``
+        (its ``hierarchy_``) needs ``component``.
+    component : int, optional
+        The component of a ``(component, level, node)`` hierarchy.
+    ax : matplotlib Axes, optional
+    max_labels : int
+        Node names are written when there are at most this many.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> h = xr.DataArray([[0, 0, 1, 2], [0, 0, 1, 1], [0, 0, 0, 0]], dims=("level", "roi"),
+    ...                  coords={"roi": list("abcd")})
+    >>> ax = plot_hierarchy(h)
+    >>> ax.get_ylabel()
+    'level'
+    >>> import matplotlib.pyplot as plt; plt.close("all")
+    """
+    h = hierarchy
+    if hasattr(h, "hierarchy_"):
+        h = h.hierarchy_
+    if isinstance(h, xr.Dataset):
+        h = h["community"]
+    if "component" in h.dims:
+        if component is None:
+            raise NeurodataError("this hierarchy has one level stack per component; pass "
+                                 "component=k.")
+        h = h.isel(component=component)
+    node_dim = next(d for d in h.dims if d != "level")
+    labels = np.asarray(h.transpose("level", node_dim).values)
+    order = np.lexsort(labels)            # sort by the top level first, level 0 last
+    _, ax = get_axes(ax, figsize=(7, 0.5 * labels.shape[0] + 1.2))
+    ax.imshow(labels[:, order] % 20, aspect="auto", cmap="tab20", vmin=0, vmax=19,
+              interpolation="nearest", origin="lower")
+    ax.set_yticks(np.arange(labels.shape[0]))
+    ax.set_ylabel("level")
+    names = h[node_dim].values if node_dim in h.coords else np.arange(labels.shape[1])
+    if labels.shape[1] <= max_labels:
+        ax.set_xticks(np.arange(labels.shape[1]), [str(v) for v in np.asarray(names)[order]],
+                      rotation=90, fontsize=6)
+    else:
+        ax.set_xticks([])
+    ax.set_xlabel(str(node_dim))
+    return ax
