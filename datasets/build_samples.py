@@ -1,6 +1,7 @@
 """Build the sample NWB files shipped in neurodata/datasets/data and their registry.
 
-Run from the repository root:  python datasets/build_samples.py
+Run from the repository root:  python datasets/build_samples.py [name ...]
+(only the named samples are rebuilt, the registry's other entries kept).
 The samples are synthetic (seeded generators with known ground truth), so the
 recordings are reproducible; the files' sha256 changes between builds because
 NWB stores creation dates and object ids.
@@ -15,7 +16,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from neurodata.datasets import make_calcium_imaging, make_poisson_population  # noqa: E402
+from neurodata.datasets import (  # noqa: E402
+    make_calcium_imaging,
+    make_connectome_recordings,
+    make_poisson_population,
+)
 from neurodata.io import save_nwb  # noqa: E402
 from neurodata.io._h5 import file_sha256  # noqa: E402
 
@@ -32,22 +37,48 @@ SAMPLES = {
         "30 ROIs x 1200 frames at 10 Hz of fluorescence and neuropil with known calcium events",
         "neurodata.datasets.make_calcium_imaging(random_state=0)",
     ),
+    "sample_worms": (
+        lambda: make_connectome_recordings(n_neurons=30, n_time=800, n_animals=4,
+                                           random_state=0),
+        "4 animals' imaging sessions (one file each), 30 named neurons (some missing per "
+        "animal) x 800 frames at 4 Hz, three groups co-activating at planted times",
+        "neurodata.datasets.make_connectome_recordings(n_neurons=30, n_time=800, n_animals=4, "
+        "random_state=0)",
+    ),
 }
 
 
-def main() -> None:
+def _file_entry(path: Path) -> dict:
+    return {"sha256": file_sha256(path), "size": path.stat().st_size}
+
+
+def main(names: list[str]) -> None:
     DATA.mkdir(parents=True, exist_ok=True)
-    registry: dict = {"samples": {}}
+    old = DATA / "registry.json"
+    registry: dict = json.loads(old.read_text()) if names and old.exists() else {"samples": {}}
     for name, (make, description, source) in SAMPLES.items():
-        path = DATA / f"{name}.nwb"
-        save_nwb(make(), path, overwrite=True)
-        registry["samples"][name] = {
-            "file": path.name, "description": description, "source": source,
-            "sha256": file_sha256(path), "size": path.stat().st_size,
-        }
-        print(f"{name}: {path.stat().st_size / 1e6:.2f} MB")
+        if names and name not in names:
+            continue
+        made = make()
+        entry: dict = {"description": description, "source": source}
+        if isinstance(made, dict):  # several recordings: a folder, one file each
+            folder = DATA / name
+            folder.mkdir(exist_ok=True)
+            files = {}
+            for key, rec in made.items():
+                save_nwb(rec, folder / f"{key}.nwb", overwrite=True)
+                files[f"{key}.nwb"] = _file_entry(folder / f"{key}.nwb")
+            entry.update(folder=name, files=files)
+            size = sum(f["size"] for f in files.values())
+        else:
+            path = DATA / f"{name}.nwb"
+            save_nwb(made, path, overwrite=True)
+            entry.update(file=path.name, **_file_entry(path))
+            size = entry["size"]
+        registry["samples"][name] = entry
+        print(f"{name}: {size / 1e6:.2f} MB")
     (DATA / "registry.json").write_text(json.dumps(registry, indent=2) + "\n")
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -8,6 +8,7 @@ import numpy as np
 import xarray as xr
 from scipy.optimize import linear_sum_assignment
 
+from neurodata._utils import check_integer, check_random_state, progress_bar, renamed_kwargs
 from neurodata.connectome._ntf import ntf
 
 __all__ = ["factor_similarity", "ntf_ensemble"]
@@ -59,9 +60,10 @@ def factor_similarity(fit_a, fit_b) -> tuple[float, np.ndarray]:
     return float(sim[rows, cols].sum() / max(sim.shape)), perm
 
 
-def ntf_ensemble(tensor, ranks: Iterable[int], *, n_restarts: int = 5, random_state=None,
-                 progress: bool = False, **ntf_kwargs) -> xr.Dataset:
-    """Fit NTF ``n_restarts`` times at each rank, for choosing the rank.
+@renamed_kwargs(n_restarts="n_init")
+def ntf_ensemble(tensor, ranks: Iterable[int], *, n_init: int = 5, random_state=None,
+                 progress: bool | None = None, **ntf_kwargs) -> xr.Dataset:
+    """Fit NTF ``n_init`` times at each rank, for choosing the rank.
 
     As in tensortools (Williams et al. 2018): per rank, the reconstruction
     error of each restart (sorted, best first) and the similarity
@@ -78,22 +80,22 @@ def ntf_ensemble(tensor, ranks: Iterable[int], *, n_restarts: int = 5, random_st
     --------
     >>> rng = np.random.default_rng(0)
     >>> x = np.einsum("ir,jr,kr->ijk", *[rng.random((n, 2)) for n in (8, 6, 3)])
-    >>> ens = ntf_ensemble(x, [1, 2], n_restarts=2, random_state=0, tol=1e-7)
+    >>> ens = ntf_ensemble(x, [1, 2], n_init=2, random_state=0, tol=1e-7)
     >>> ens.error.dims, bool(ens.error.sel(rank=2)[0] < 1e-2 < ens.error.sel(rank=1)[0])
     (('rank', 'restart'), True)
     """
-    from tqdm.auto import tqdm
-
-    ranks = [int(r) for r in ranks]
-    rng = np.random.default_rng(random_state)
-    err = np.full((len(ranks), n_restarts), np.nan)
-    sim = np.full((len(ranks), n_restarts), np.nan)
-    for q, rank in enumerate(tqdm(ranks, desc="ranks", disable=not progress)):
-        fits = [ntf(tensor, rank, random_state=rng, **ntf_kwargs) for _ in range(n_restarts)]
+    ranks = [check_integer("rank", r) for r in ranks]
+    n_init = check_integer("n_init", n_init)
+    rng = check_random_state(random_state)
+    err = np.full((len(ranks), n_init), np.nan)
+    sim = np.full((len(ranks), n_init), np.nan)
+    ntf_kwargs.setdefault("progress", False)
+    for q, rank in enumerate(progress_bar(ranks, desc="ranks", progress=progress)):
+        fits = [ntf(tensor, rank, random_state=rng, **ntf_kwargs) for _ in range(n_init)]
         errors = np.array([f.attrs["relative_error"] for f in fits])
         order = np.argsort(errors)
         err[q] = errors[order]
         sim[q] = [factor_similarity(fits[order[0]], fits[k])[0] for k in order]
     return xr.Dataset({"error": (("rank", "restart"), err),
                        "similarity": (("rank", "restart"), sim)},
-                      coords={"rank": ranks, "restart": np.arange(n_restarts)})
+                      coords={"rank": ranks, "restart": np.arange(n_init)})

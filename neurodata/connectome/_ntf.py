@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 import xarray as xr
 
+from neurodata._utils import renamed_kwargs, show_progress
 from neurodata.connectome._hals import HalsResult, fit_hals
 from neurodata.errors import NeurodataError, ShapeError
 
@@ -105,9 +106,10 @@ def _restarts(x0, shape, rank, obs, n_init, rng, progress, **kw) -> tuple[HalsRe
     return best, errors
 
 
+@renamed_kwargs(n_iter_max="max_iter")
 def ntf(tensor, rank: int, *, mask=None, dims: Sequence[str] | None = None, n_init: int = 1,
-        n_iter_max: int = 200, tol: float = 1e-6, n_inner: int = 5, init=None,
-        random_state=None, progress: bool = False) -> xr.Dataset:
+        max_iter: int = 200, tol: float = 1e-6, n_inner: int = 5, init=None,
+        random_state=None, progress: bool | None = None) -> xr.Dataset:
     """Non-negative CP decomposition (NTF) of a 3-way tensor by HALS.
 
     Fits ``X[i, j, k] ~ sum_r w_r a_ir b_jr c_kr`` with non-negative unit-norm
@@ -129,16 +131,18 @@ def ntf(tensor, rank: int, *, mask=None, dims: Sequence[str] | None = None, n_in
         Names of the modes of a plain array (default ``pair, time, animal``).
     n_init : int
         Random restarts (uniform initial factors scaled to the data's norm).
-    n_iter_max, tol : int, float
-        Stop a restart after ``n_iter_max`` iterations or when the relative
-        error changes by less than ``tol``.
+    max_iter, tol : int, float
+        Stop a restart after ``max_iter`` iterations or when the relative
+        error changes by less than ``tol``.  (``n_iter_max``, the old name of
+        ``max_iter``, is accepted with a deprecation warning.)
     n_inner : int
         HALS column sweeps per factor update (as tensorly's ``hals_nnls``).
     init : list of 3 arrays, optional
         Initial factors for a single run (overrides ``n_init``).
     random_state : int, Generator or None
-    progress : bool
-        Show a tqdm bar over restarts.
+        None draws fresh entropy; an int gives a reproducible fit.
+    progress : bool or None
+        A progress bar over restarts (None: shown in a terminal or notebook).
 
     Returns
     -------
@@ -159,7 +163,7 @@ def ntf(tensor, rank: int, *, mask=None, dims: Sequence[str] | None = None, n_in
     >>> rng = np.random.default_rng(0)
     >>> true = [rng.random((n, 2)) for n in (10, 8, 3)]
     >>> x = np.einsum("ir,jr,kr->ijk", *true).astype(np.float32)
-    >>> fit = ntf(x, 2, n_init=3, random_state=0, tol=1e-9, n_iter_max=500)
+    >>> fit = ntf(x, 2, n_init=3, random_state=0, tol=1e-9, max_iter=500)
     >>> fit.time_factor.dims, bool(fit.attrs["relative_error"] < 1e-3)
     (('time', 'component'), True)
     """
@@ -172,14 +176,15 @@ def ntf(tensor, rank: int, *, mask=None, dims: Sequence[str] | None = None, n_in
     shape = view.shape
     x0 = view.reshape(shape[0], -1)
     obs0 = None if obs is None else obs.reshape(shape[0], -1)
-    kw = dict(n_iter_max=n_iter_max, tol=tol, n_inner=n_inner)
+    kw = dict(n_iter_max=max_iter, tol=tol, n_inner=n_inner)
     rng = _rng(random_state)
     if init is not None:
         factors = [np.asarray(init[p]) for p in perm]
         best = fit_hals(x0, shape, rank, observed=obs0, factors=factors, rng=rng, **kw)
         errors = [best.loss_curve[-1]]
     else:
-        best, errors = _restarts(x0, shape, rank, obs0, n_init, rng, progress, **kw)
+        best, errors = _restarts(x0, shape, rank, obs0, n_init, rng, show_progress(progress),
+                                 **kw)
     inverse = np.argsort(perm)
     factors = [best.factors[i] for i in inverse]
     return _to_dataset(best, factors, dims, coords, errors, rank)

@@ -54,6 +54,7 @@ import numpy as np
 import xarray as xr
 from scipy import sparse
 
+from neurodata._utils import check_random_state
 from neurodata.connectome import _sbm_core as core
 from neurodata.connectome._affinity import pairs_to_matrix
 from neurodata.errors import NeurodataError, ShapeError
@@ -61,12 +62,12 @@ from neurodata.errors import NeurodataError, ShapeError
 __all__ = ["fit_sbm", "sbm_description_length"]
 
 
-def _as_matrix(graph) -> tuple[np.ndarray, np.ndarray]:
-    """Dense symmetric weight matrix and node labels of the accepted graph inputs."""
+def _as_matrix(graph) -> tuple[np.ndarray, np.ndarray, str]:
+    """Dense symmetric weight matrix, node labels and node dimension of a graph input."""
     if isinstance(graph, nx.Graph):
         nodes = list(graph.nodes())
         w = nx.to_numpy_array(graph, nodelist=nodes, weight="weight")
-        return w, np.asarray(nodes)
+        return w, np.asarray(nodes), "node"
     if isinstance(graph, xr.DataArray) and graph.ndim == 1:
         w = pairs_to_matrix(graph.values)
         n = w.shape[0]
@@ -75,17 +76,17 @@ def _as_matrix(graph) -> tuple[np.ndarray, np.ndarray]:
             labels = np.empty(n, dtype=object)
             labels[graph["i"].values] = graph["neuron_i"].values
             labels[graph["j"].values] = graph["neuron_j"].values
-        return w, np.asarray(labels.tolist())
+        return w, np.asarray(labels.tolist()), str(graph.attrs.get("neuron_dim", "node"))
     if isinstance(graph, xr.DataArray):
-        d0 = graph.dims[0]
+        d0 = str(graph.dims[0])
         labels = graph[d0].values if d0 in graph.coords else np.arange(graph.shape[0])
-        return np.asarray(graph.values, dtype=float), labels
+        return np.asarray(graph.values, dtype=float), labels, d0
     w = np.asarray(graph, dtype=float)
-    return w, np.arange(w.shape[0] if w.ndim else 0)
+    return w, np.arange(w.shape[0] if w.ndim else 0), "node"
 
 
-def _csr(graph) -> tuple[sparse.csr_matrix, np.ndarray]:
-    w, labels = _as_matrix(graph)
+def _csr(graph) -> tuple[sparse.csr_matrix, np.ndarray, str]:
+    w, labels, dim = _as_matrix(graph)
     if w.ndim != 2 or w.shape[0] != w.shape[1]:
         raise ShapeError(f"a graph is a square weight matrix; got shape {w.shape}.")
     if not np.all(np.isfinite(w)):
@@ -98,7 +99,7 @@ def _csr(graph) -> tuple[sparse.csr_matrix, np.ndarray]:
     w = np.triu(w, 1)
     a = sparse.csr_matrix(w + w.T)
     a.eliminate_zeros()
-    return a, labels
+    return a, labels, dim
 
 
 class _Model:
@@ -149,7 +150,7 @@ def sbm_description_length(graph, labels, *, deg_corr: bool = True,
     >>> bool(good < bad)
     True
     """
-    a, _ = _csr(graph)
+    a, _, _ = _csr(graph)
     b = np.unique(np.asarray(labels), return_inverse=True)[1].astype(np.int64)
     if b.size != a.shape[0]:
         raise ShapeError(f"{b.size} labels for a graph of {a.shape[0]} nodes.")
@@ -192,7 +193,9 @@ def _refine(model, b, dc, rng, n_sweeps):
     return b, model.dl(st, dc)
 
 
-def _fit_one(model, dc, rng, ratio, n_sweeps) -> tuple[np.ndarray, float]:
+def _fit_one(model, dc, rng, ratio, n_sweeps, path: list | None = None
+             ) -> tuple[np.ndarray, float]:
+    """Agglomerative search; ``path`` collects every partition visited (for the nested SBM)."""
     n_nodes = model.a.shape[0]
     b = np.arange(n_nodes, dtype=np.int64)
     b, s = _refine(model, b, dc, rng, 0)
@@ -204,6 +207,8 @@ def _fit_one(model, dc, rng, ratio, n_sweeps) -> tuple[np.ndarray, float]:
         nb = np.unique(b).size
         b, s = _refine(model, b, dc, rng, n_sweeps if nb <= coarse else 1)
         nb = np.unique(b).size
+        if path is not None:
+            path.append(b.copy())
         if s < best_s - 1e-9:
             best_b, best_s = b.copy(), s
     b, s = _refine(model, best_b.copy(), dc, rng, 4 * n_sweeps)
@@ -247,7 +252,9 @@ def fit_sbm(graph, *, deg_corr: bool | str = "auto", weights: str = "lognormal",
     Returns
     -------
     xarray.DataArray
-        Integer community of each node (0 = the largest), dim ``neuron``, with
+        Integer community of each node (0 = the largest), with
+        the graph's node dimension (``roi``/``unit`` for a graph of recorded
+        neurons, ``node`` for a plain matrix or networkx graph) and
         attrs ``description_length`` (nats), ``n_blocks`` and ``deg_corr``.
         The model and search are described in the module docstring.
 
@@ -261,8 +268,8 @@ def fit_sbm(graph, *, deg_corr: bool | str = "auto", weights: str = "lognormal",
     >>> labels.attrs["n_blocks"], np.array_equal(labels.values, truth)
     (3, True)
     """
-    a, names = _csr(graph)
-    rng = np.random.default_rng(random_state)
+    a, names, dim = _csr(graph)
+    rng = check_random_state(random_state)
     if a.shape[0] == 0:
         raise ShapeError("the graph has no nodes.")
     model = _Model(a, weights)
@@ -274,7 +281,7 @@ def fit_sbm(graph, *, deg_corr: bool | str = "auto", weights: str = "lognormal",
             if s < best[1]:
                 best = (b, s, dc)
     labels = _relabel(best[0])
-    out = xr.DataArray(labels, dims=("neuron",), coords={"neuron": names}, name="community")
+    out = xr.DataArray(labels, dims=(dim,), coords={dim: names}, name="community")
     out.attrs.update(description_length=float(best[1]), n_blocks=int(labels.max()) + 1,
                      deg_corr=bool(best[2]), weights=weights)
     return out

@@ -18,6 +18,7 @@ from neurodata.datasets._samples import (
 # The generators of the analysis modules are imported on first use, so that importing
 # neurodata (and neurodata.datasets) loads neither torch, numba nor scikit-learn.
 _LAZY = {
+    "make_connectome_recordings": "neurodata.datasets._connectome",
     "make_dynamic_communities": "neurodata.datasets._connectome",
     "make_weighted_lfr": "neurodata.datasets._connectome",
     "make_adaptation_experiment": "neurodata.datasets._gain_control",
@@ -48,6 +49,7 @@ __all__ = [
     "make_adaptation_trials",
     "make_allen_like",
     "make_calcium_imaging",
+    "make_connectome_recordings",
     "make_cortical_sheet",
     "make_dynamic_communities",
     "make_field_recording",

@@ -7,9 +7,10 @@ import numpy as np
 import xarray as xr
 from scipy import ndimage
 
+from neurodata._utils import check_random_state
 from neurodata.errors import NeurodataError
 
-__all__ = ["make_dynamic_communities", "make_weighted_lfr"]
+__all__ = ["make_connectome_recordings", "make_dynamic_communities", "make_weighted_lfr"]
 
 
 def _smooth_noise(rng, shape, sigma):
@@ -78,7 +79,7 @@ def make_dynamic_communities(n_neurons: int = 30, n_time: int = 1200, n_animals:
     >>> ds.traces.dims, ds.traces.shape, ds.sizes["group"]
     (('animal', 'time', 'roi'), (3, 200, 10), 3)
     """
-    rng = np.random.default_rng(random_state)
+    rng = check_random_state(random_state)
     groups = _default_groups(n_neurons, n_animals) if groups is None else groups
     t = np.arange(n_time) / fs
     sigma = timescale * fs
@@ -121,6 +122,66 @@ def _dynamic_dataset(traces, t, label, part, active, groups) -> xr.Dataset:
                 "group_start_time": ("group", [s["interval"][0] * duration for s in groups]),
                 "group_stop_time": ("group", [s["interval"][1] * duration for s in groups])},
     )
+
+
+def make_connectome_recordings(n_neurons: int = 30, n_time: int = 1200, n_animals: int = 6, *,
+                               groups=None, fs: float = 4.0, coupling: float = 0.95,
+                               timescale: float = 0.5, missing: float = 0.1, noise: float = 0.02,
+                               random_state=None) -> dict[str, xr.Dataset]:
+    """The animals of :func:`make_dynamic_communities` as separate recordings, one per animal.
+
+    The data are those of :func:`make_dynamic_communities` with the same
+    arguments (the same seed gives the same traces), laid out as a folder of
+    imaging sessions would be: each animal is its own ``validate()``-clean
+    recording whose ROIs are numbered ``0, 1, ...`` in an order of its own,
+    the neurons it did not identify are absent (not NaN columns), and the
+    coordinate ``roi_name`` holds each ROI's neuron identity (``"n07"``),
+    which is what matches neurons across animals.  Each can be written with
+    :func:`~neurodata.save_nwb` and read back with :func:`~neurodata.open_nwb`.
+
+    Returns
+    -------
+    dict of str to xarray.Dataset
+        ``"animal0"``, ``"animal1"``, ...: ``traces`` (time, roi) float32 with
+        coordinates ``roi_name`` and the ground truth ``roi_group`` (-1
+        outside every group); the planted interval table on dim ``group``
+        (``group_start_time``, ``group_stop_time`` and ``group_participates``,
+        whether the group co-activates in this animal); ``group_active``
+        (time_group, group), the ramped interval indicator.
+
+    Examples
+    --------
+    >>> recs = make_connectome_recordings(n_neurons=10, n_time=200, n_animals=2, random_state=0)
+    >>> rec = recs["animal1"]
+    >>> list(recs), rec.traces.dims, rec.roi_name.values[:3].tolist()
+    (['animal0', 'animal1'], ('time', 'roi'), ['n09', 'n05', 'n07'])
+    """
+    rng = check_random_state(random_state)
+    ds = make_dynamic_communities(n_neurons, n_time, n_animals, groups=groups, fs=fs,
+                                  coupling=coupling, timescale=timescale, missing=missing,
+                                  noise=noise, random_state=rng)
+    out = {}
+    for a, animal in enumerate(ds.animal.values.tolist()):
+        tr = ds.traces.isel(animal=a, drop=True)
+        seen = np.flatnonzero(~np.isnan(tr.values).all(axis=0))
+        order = rng.permutation(seen)
+        rec = xr.Dataset(
+            {"traces": (("time", "roi"), tr.values[:, order], {"units": "a.u."}),
+             "group_active": (("time_group", "group"), ds.active.values.T)},
+            coords={"time": ds.time.values, "roi": np.arange(order.size),
+                    "roi_name": ("roi", ds.roi.values[order].astype(str)),
+                    "roi_group": ("roi", ds.group.values[order]),
+                    "time_group": ds.time.values,
+                    "group": np.arange(ds.sizes["group"]),
+                    "group_start_time": ("group", ds.group_start_time.values),
+                    "group_stop_time": ("group", ds.group_stop_time.values),
+                    "group_participates": ("group", ds.participation.values[:, a])},
+            attrs={"nwb_identifier": str(animal), "subject_id": str(animal),
+                   "session_description": "simulated calcium imaging with planted "
+                                          "co-activating groups (make_connectome_recordings)",
+                   "session_start_time": "2024-01-01T00:00:00+00:00"})
+        out[str(animal)] = rec
+    return out
 
 
 def _power_law(rng, exponent, low, high, size):
@@ -192,7 +253,7 @@ def make_weighted_lfr(n: int = 125, avg_degree: float = 25, max_degree: int = 10
     >>> g.number_of_nodes(), bool(labels.max() >= 1)
     (60, True)
     """
-    rng = np.random.default_rng(random_state)
+    rng = check_random_state(random_state)
     lo = _min_degree(tau1, avg_degree, max_degree)
     deg = np.clip(np.round(_power_law(rng, tau1, lo, max_degree, n)), 1, max_degree).astype(int)
     sizes = _community_sizes(rng, n, tau2, min_community, max_community or max(n // 2, 1))

@@ -38,13 +38,13 @@ def list_samples() -> dict[str, str]:
     Examples
     --------
     >>> sorted(list_samples())
-    ['sample_imaging', 'sample_session']
+    ['sample_imaging', 'sample_session', 'sample_worms']
     """
     return {name: entry["description"] for name, entry in _registry()["samples"].items()}
 
 
 def sample_path(name: str = "sample_session") -> Path:
-    """Path of a shipped sample NWB file.
+    """Path of a shipped sample NWB file (or folder of files, for multi-animal samples).
 
     Examples
     --------
@@ -54,26 +54,39 @@ def sample_path(name: str = "sample_session") -> Path:
     samples = _registry()["samples"]
     if name not in samples:
         raise NeurodataError(f"no sample named {name!r}; available: {', '.join(sorted(samples))}.")
-    return DATA_DIR / samples[name]["file"]
+    entry = samples[name]
+    return DATA_DIR / (entry["folder"] if "folder" in entry else entry["file"])
 
 
-def load_sample(name: str = "sample_session", *, lazy: bool = True) -> xr.Dataset:
-    """Open a shipped sample session as a recording.
+def load_sample(name: str = "sample_session", *,
+                lazy: bool = True) -> xr.Dataset | dict[str, xr.Dataset]:
+    """Open a shipped sample session as a recording (a folder sample: a dict of them).
 
     ``sample_session``: 24 orientation-tuned Poisson units over 40 trials with
     running speed (made by :func:`make_poisson_population` with seed 0);
     ``sample_imaging``: 30 ROIs of two-photon fluorescence with neuropil and
-    known calcium events (:func:`make_calcium_imaging`, seed 0).
+    known calcium events (:func:`make_calcium_imaging`, seed 0);
+    ``sample_worms``: four animals' imaging sessions, one file each, with
+    named neurons that co-activate in planted groups
+    (:func:`make_connectome_recordings`, seed 0), returned as
+    :func:`~neurodata.open_folder` does: ``{file name: recording}``.
 
     Examples
     --------
     >>> ds = load_sample("sample_session", lazy=False)
     >>> ds.sizes["unit"], ds.sizes["trial"]
     (24, 40)
+    >>> sorted(load_sample("sample_worms"))
+    ['animal0.nwb', 'animal1.nwb', 'animal2.nwb', 'animal3.nwb']
     """
+    path = sample_path(name)
+    if path.is_dir():
+        from neurodata.batch import open_folder
+
+        return open_folder(path, lazy=lazy)
     from neurodata.io import open_nwb
 
-    return open_nwb(sample_path(name), lazy=lazy)
+    return open_nwb(path, lazy=lazy)
 
 
 def cache_dir() -> Path:

@@ -41,7 +41,8 @@ def test_fitted_attributes_are_labelled(planted):
     assert model.factors_["pair"].sizes["pair"] == 30 * 29 // 2
     np.testing.assert_array_equal(model.factors_["time"].time, ds.time)
     assert list(model.factors_["animal"].animal.values) == list(ds.animal.values)
-    assert list(model.communities_.neuron.values) == list(ds.roi.values)
+    assert list(model.communities_.roi.values) == list(ds.roi.values)
+    assert model.communities_.dims == ("component", "roi")
     assert np.all(np.diff(model.loss_curve_) <= 1e-5)
     g = model.graph(0)
     np.testing.assert_array_equal(g.values, g.values.T)
@@ -74,4 +75,22 @@ def test_real_worm_recording_end_to_end():
     assert np.isfinite(model.factors_["time"].values).all()
     assert model.loss_curve_[-1] < model.loss_curve_[0]
     # each component's graph has structure: more than one community
-    assert (model.communities_.max("neuron") >= 1).any()
+    assert (model.communities_.max("roi") >= 1).any()
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_anticorrelated_pairs_join_a_community_only_with_absolute_sign(seed):
+    from tests.connectome._helpers import make_antagonists
+
+    traces, halves = make_antagonists(seed=seed)
+    joined = {}
+    for sign in ("absolute", "same"):
+        model = DynamicConnectome.paper(rank=3, sign=sign, min_slope=0.3, window=5.0,
+                                        n_init=3, random_state=0).fit(traces)
+        corr = np.corrcoef(np.vstack([halves, model.factors_["time"].values.T]))[0, 2:]
+        labels = model.communities_.isel(component=int(corr.argmax())).values
+        up, down = labels[0:6], labels[6:12]
+        assert np.unique(up).size == 1 and np.unique(down).size == 1   # each half is one block
+        assert up[0] not in labels[12:]                                  # and not the rest
+        joined[sign] = up[0] == down[0]
+    assert joined == {"absolute": True, "same": False}

@@ -18,7 +18,7 @@ def _low_rank(shape=(60, 40, 5), rank=3, seed=0, noise=0.0):
 
 def test_exact_low_rank_tensor_is_recovered():
     x, true = _low_rank()
-    fit = ntf(x, 3, n_init=3, random_state=0, tol=1e-10, n_iter_max=2000)
+    fit = ntf(x, 3, n_init=3, random_state=0, tol=1e-10, max_iter=2000)
     assert fit.attrs["relative_error"] < 1e-3
     score, _ = factor_similarity(fit, true)
     assert score > 0.99
@@ -60,7 +60,7 @@ def test_same_error_as_tensorly_hals_from_the_same_start():
 def test_loss_never_increases(masked):
     x, _ = _low_rank(noise=1.0, seed=2)
     mask = np.random.default_rng(0).random(x.shape) > 0.3 if masked else None
-    fit = ntf(x, 3, mask=mask, random_state=1, tol=0, n_iter_max=150)
+    fit = ntf(x, 3, mask=mask, random_state=1, tol=0, max_iter=150)
     assert np.all(np.diff(fit.loss_curve.values) <= 1e-5)
 
 
@@ -71,14 +71,14 @@ def test_missing_entries_are_imputed_not_zeroed():
     xm[:8, :, 2] = np.nan                  # whole fibres, as missing neurons give
     xm[rng.random(x.shape) < 0.2] = np.nan
     before = xm.copy()
-    fit = ntf(xm, 2, n_init=2, random_state=0, tol=1e-10, n_iter_max=3000)
+    fit = ntf(xm, 2, n_init=2, random_state=0, tol=1e-10, max_iter=3000)
     np.testing.assert_array_equal(np.isnan(xm), np.isnan(before))   # caller's array untouched
     model = reconstruct(fit.weights.values, [fit[f"{d}_factor"].values
                                              for d in ("pair", "time", "animal")])
     miss = np.isnan(xm)
     assert np.abs(model[miss] - x[miss]).max() < 1e-2 * x.max()
     # zero-filling instead would bias the fit on those entries
-    zero = ntf(np.nan_to_num(xm), 2, n_init=2, random_state=0, tol=1e-10, n_iter_max=3000)
+    zero = ntf(np.nan_to_num(xm), 2, n_init=2, random_state=0, tol=1e-10, max_iter=3000)
     model0 = reconstruct(zero.weights.values, [zero[f"{d}_factor"].values
                                                for d in ("pair", "time", "animal")])
     assert np.abs(model0[miss] - x[miss]).mean() > 10 * np.abs(model[miss] - x[miss]).mean()
@@ -127,8 +127,8 @@ def test_bad_inputs():
 
 def test_rank_selection_ensemble_finds_true_rank():
     x, _ = _low_rank((40, 30, 4), 3, seed=5)
-    ens = ntf_ensemble(x, [1, 2, 3, 4], n_restarts=3, random_state=0, tol=1e-9,
-                       n_iter_max=1500)
+    ens = ntf_ensemble(x, [1, 2, 3, 4], n_init=3, random_state=0, tol=1e-9,
+                       max_iter=1500)
     best = ens.error.min("restart").values
     assert best[2] < 1e-2 < best[1] < best[0]
     assert ens.similarity.sel(rank=3).min() > 0.95

@@ -23,8 +23,12 @@ def test_samples_match_registry_and_size_limit():
     assert set(reg) == set(list_samples())
     for name, entry in reg.items():
         p = sample_path(name)
-        assert file_sha256(p) == entry["sha256"]
-        assert p.stat().st_size == entry["size"] < 2_000_000
+        files = ({p / f: e for f, e in entry["files"].items()} if "folder" in entry
+                 else {p: entry})  # a folder sample: one file per animal
+        assert p.is_dir() == ("folder" in entry)
+        for path, e in files.items():
+            assert file_sha256(path) == e["sha256"]
+            assert path.stat().st_size == e["size"] < 2_000_000
 
 
 def test_sample_session_is_the_seeded_generator():
@@ -35,7 +39,8 @@ def test_sample_session_is_the_seeded_generator():
 
 
 def test_unknown_sample():
-    with pytest.raises(NeurodataError, match="available: sample_imaging, sample_session"):
+    with pytest.raises(NeurodataError, match="available: sample_imaging, sample_session, "
+                                             "sample_worms"):
         sample_path("nope")
 
 
