@@ -38,7 +38,7 @@ def list_samples() -> dict[str, str]:
     Examples
     --------
     >>> sorted(list_samples())
-    ['sample_imaging', 'sample_session']
+    ['sample_field', 'sample_imaging', 'sample_session']
     """
     return {name: entry["description"] for name, entry in _registry()["samples"].items()}
 
@@ -63,7 +63,10 @@ def load_sample(name: str = "sample_session", *, lazy: bool = True) -> xr.Datase
     ``sample_session``: 24 orientation-tuned Poisson units over 40 trials with
     running speed (made by :func:`make_poisson_population` with seed 0);
     ``sample_imaging``: 30 ROIs of two-photon fluorescence with neuropil and
-    known calcium events (:func:`make_calcium_imaging`, seed 0).
+    known calcium events (:func:`make_calcium_imaging`, seed 0);
+    ``sample_field``: a 6 x 6 ECoG-like electrode grid over a simulated cortical field
+    with known parameters, electrode positions in the electrodes table
+    (:func:`make_field_recording`, seed 0).
 
     Examples
     --------

@@ -2,8 +2,8 @@
 
 Neural masses on a 2D lattice, their continuum limit (damped Klein-Gordon fields with
 ``m`` and ``c`` from the lattice parameters), exact-in-time spectral and symplectic
-leapfrog solvers, the equipartition spectrum and fits of the field to sheets, recordings
-and spectra.  See ``docs/field_theory.rst`` for the equations.
+leapfrog solvers, the equipartition spectrum and fits of the field to recordings (electrode
+arrays, imaging sheets), simulated sheets and spectra.  See ``docs/field_theory.rst`` for the equations.
 """
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ from neurodata.field_theory._masses import (
     linearise,
 )
 from neurodata.field_theory._model import CorticalFieldModel
+from neurodata.field_theory._plot import plot_dispersion, plot_spectrum
+from neurodata.field_theory._recording import FieldSamples, field_samples
 from neurodata.field_theory._spectra import (
     REPORTED_SLOPE_RANGE,
     equipartition_psd,
@@ -43,6 +45,7 @@ __all__ = [
     "REPORTED_SLOPE_RANGE",
     "CorticalFieldModel",
     "FieldParameters",
+    "FieldSamples",
     "JansenRit",
     "LinearOscillator",
     "Linearisation",
@@ -56,6 +59,7 @@ __all__ = [
     "equipartition_psd",
     "equipartition_spectrum",
     "estimate_mode_dispersion",
+    "field_samples",
     "fit_field",
     "fit_field_spectrum",
     "klein_gordon_dispersion",
@@ -65,6 +69,8 @@ __all__ = [
     "lattice_rhs",
     "linearise",
     "measure_spectrum",
+    "plot_dispersion",
+    "plot_spectrum",
     "simulate_lattice",
     "solve_leapfrog",
     "solve_spectral",

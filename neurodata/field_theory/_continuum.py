@@ -60,6 +60,11 @@ class FieldParameters:
         Wavenumber-dependent damping (length^2/s); zero for cross-couplings.
     noise : float
         Noise intensity ``sigma`` when it was fitted, else NaN.
+    spacing : float
+        Lattice spacing ``a`` the speed refers to (NaN when unknown).
+    c_over_a : float
+        ``c / a``, the speed in lattice spacings per second: what a single-site spectrum
+        identifies.  Filled in from ``c`` and ``spacing`` when both are known.
 
     Examples
     --------
@@ -73,6 +78,12 @@ class FieldParameters:
     gamma: float = 0.0
     eta: float = 0.0
     noise: float = float("nan")
+    spacing: float = float("nan")
+    c_over_a: float = float("nan")
+
+    def __post_init__(self) -> None:
+        if np.isnan(self.c_over_a) and np.isfinite(self.c) and np.isfinite(self.spacing):
+            object.__setattr__(self, "c_over_a", float(self.c / self.spacing))
 
     @property
     def f0(self) -> float:
@@ -171,7 +182,8 @@ def continuum_limit(mass: NeuralMass, coupling: float, spacing: float = 1.0) -> 
             f"with coupling {coupling} the {name} lattice damps short waves negatively "
             f"(gamma + eta mu < 0 for the shortest waves); reduce the coupling."
         )
-    return FieldParameters(m=float(np.sqrt(m2)), c=float(np.sqrt(c2)), gamma=gamma, eta=eta)
+    return FieldParameters(m=float(np.sqrt(m2)), c=float(np.sqrt(c2)), gamma=gamma, eta=eta,
+                           spacing=a)
 
 
 def coupled_field_operators(mass: NeuralMass, coupling: float, spacing: float = 1.0):

@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 import xarray as xr
-from tqdm.auto import tqdm
 
+from neurodata._utils import check_random_state, progress_bar
 from neurodata.errors import NeurodataError, ShapeError, UnstableDynamicsError
 from neurodata.field_theory._grid import (
     check_boundary,
@@ -158,7 +158,7 @@ def simulate_lattice(
     initial: Any = None,
     record_every: int = 1,
     random_state: int | np.random.Generator | None = None,
-    progress: bool = True,
+    progress: bool | None = None,
 ) -> xr.Dataset:
     """Simulate a lattice of neural masses.
 
@@ -182,8 +182,8 @@ def simulate_lattice(
     record_every : int
         Keep every ``record_every``-th step.
     random_state : int, Generator or None
-    progress : bool
-        Show a progress bar.
+    progress : bool or None
+        Show a progress bar (None: automatically, where someone is watching).
 
     Returns
     -------
@@ -216,11 +216,11 @@ def simulate_lattice(
     state = _initial_state(mass, initial, shape, x0)
     n_steps = round(duration / dt)
     record_every = int(record_every)
-    rng = np.random.default_rng(random_state)
+    rng = check_random_state(random_state)
     frames = [state.copy()]
     noise_idx = mass.state_names.index(mass.noise_target)
     amp = float(noise) * np.sqrt(dt)
-    for step in tqdm(range(1, n_steps + 1), disable=not progress, desc="lattice"):
+    for step in progress_bar(range(1, n_steps + 1), progress=progress, desc="lattice"):
         f0 = lattice_rhs(mass, state, coupling, boundary)
         pred = state + dt * f0
         if amp:

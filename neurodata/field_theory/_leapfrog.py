@@ -23,8 +23,8 @@ from typing import Any
 
 import numpy as np
 import xarray as xr
-from tqdm.auto import tqdm
 
+from neurodata._utils import check_random_state, progress_bar
 from neurodata.errors import NeurodataError, UnstableDynamicsError
 from neurodata.field_theory import _kernels as K
 from neurodata.field_theory._grid import (
@@ -146,7 +146,7 @@ def solve_leapfrog(
     noise: float = 0.0,
     random_state: int | np.random.Generator | None = None,
     time_block: int = 16,
-    progress: bool = True,
+    progress: bool | None = None,
 ) -> xr.Dataset:
     """Integrate ``phi_tt + gamma phi_t = c^2 lap phi - m^2 phi (+ sigma xi)`` by leapfrog.
 
@@ -171,7 +171,8 @@ def solve_leapfrog(
     time_block : int
         Steps per sweep of the temporally blocked parallel kernel (grids larger than
         512 x 512, without noise); results do not depend on it, bit for bit.
-    progress : bool
+    progress : bool or None
+        Show a progress bar (None: automatically, where someone is watching).
 
     Returns
     -------
@@ -210,11 +211,11 @@ def solve_leapfrog(
     coef = _coefficients(m, c, gamma, dt, a)
     stepper = _Stepper(phi0, _start(phi0, pi0, m, c, gamma, dt, a, boundary), coef, boundary,
                        time_block)
-    rng = np.random.default_rng(random_state)
+    rng = check_random_state(random_state)
     force_amp = noise * dt**1.5 / (1.0 + 0.5 * gamma * dt)
     frames, energy = [phi0.copy()], [np.nan]
     done = 0
-    with tqdm(total=n_steps, disable=not progress, desc="leapfrog") as bar:
+    with progress_bar(total=n_steps, progress=progress, desc="leapfrog") as bar:
         while done < n_steps:
             chunk = min(record_every - done % record_every, n_steps - done)
             if force_amp:

@@ -32,6 +32,7 @@ import numpy as np
 import xarray as xr
 from scipy import signal
 
+from neurodata._utils import sampling_step
 from neurodata.errors import NeurodataError, ShapeError
 from neurodata.field_theory._grid import (
     check_boundary,
@@ -40,6 +41,7 @@ from neurodata.field_theory._grid import (
     laplacian_eigenvalues,
     mode_weights,
 )
+from neurodata.schema import is_time_dim
 
 #: Range of the log-log spectral slope (``P ~ f^slope``) taken as the experimental range
 #: that the paper's equipartition prediction is compared with: 1/f to 1/f^2.  The full
@@ -169,25 +171,31 @@ def _mode_groups(shape, a, boundary, laplacian, sites):
     return keys / a**2, np.bincount(np.ravel(inv), weights=weights)
 
 
-def _signal_array(data: Any, dim: str) -> xr.DataArray:
+def _signal_array(data: Any, dim: str | None) -> tuple[xr.DataArray, str]:
     if isinstance(data, xr.Dataset):
         name = data.attrs.get("observable", "phi")
-        if name not in data:
-            raise NeurodataError(f"the Dataset has no variable {name!r}; pass a DataArray.")
-        data = data[name]
+        if name in data:
+            data = data[name]
+        else:
+            from neurodata.field_theory._recording import field_samples
+
+            data = field_samples(data).data
     if not isinstance(data, xr.DataArray):
-        raise ShapeError("measure_spectrum needs a DataArray with a time dimension (or a "
-                         "Dataset from a solver).")
+        raise ShapeError("measure_spectrum needs a DataArray with a time dimension, a recording "
+                         "with a field signal, or a Dataset from a solver.")
+    if dim is None:
+        tdims = [d for d in map(str, data.dims) if is_time_dim(d)]
+        dim = "time" if "time" in tdims else (tdims[0] if len(tdims) == 1 else "time")
     if dim not in data.dims or dim not in data.coords:
         raise ShapeError(f"the signal needs a {dim!r} dimension with a coordinate; got dims "
                          f"{data.dims}.")
-    return data
+    return data, dim
 
 
 def measure_spectrum(
     data: Any,
     *,
-    dim: str = "time",
+    dim: str | None = None,
     nperseg: int | None = None,
     average: bool = True,
     window: str = "hann",
@@ -198,9 +206,10 @@ def measure_spectrum(
     ----------
     data : DataArray or Dataset
         Any dims, one of them ``dim`` with a uniformly spaced coordinate (seconds).  A
-        Dataset from a solver uses its observable (``phi``).
-    dim : str
-        The time dimension.
+        Dataset from a solver uses its observable (``phi``); a recording its field signal
+        (an ElectricalSeries, an imaging sheet; see :class:`CorticalFieldModel`).
+    dim : str or None
+        The time dimension (None: ``time``, or the signal's only ``time_<name>`` dim).
     nperseg : int or None
         Welch segment length (default: a quarter of the samples, at most 1024).
     average : bool
@@ -219,12 +228,11 @@ def measure_spectrum(
     >>> float(measure_spectrum(x, nperseg=1000).idxmax())
     50.0
     """
-    da = _signal_array(data, dim)
+    da, dim = _signal_array(data, dim)
     t = np.asarray(da[dim].values, dtype=float)
-    steps = np.diff(t)
-    if t.size < 8 or not np.allclose(steps, steps[0], rtol=1e-6, atol=0.0):
-        raise ShapeError(f"{dim!r} must hold at least 8 uniformly spaced samples.")
-    fs = 1.0 / steps[0]
+    if t.size < 8:
+        raise ShapeError(f"{dim!r} must hold at least 8 samples; got {t.size}.")
+    fs = 1.0 / sampling_step(da, dim, name="the signal")
     nperseg = int(nperseg or min(1024, t.size // 4))
     other = [d for d in da.dims if d != dim]
     values = da.transpose(dim, *other).values.reshape(t.size, -1)

@@ -24,8 +24,8 @@ from typing import Any
 import numpy as np
 import scipy.linalg as sla
 import xarray as xr
-from tqdm.auto import tqdm
 
+from neurodata._utils import check_random_state, progress_bar
 from neurodata.errors import NeurodataError
 from neurodata.field_theory import _kernels as K
 from neurodata.field_theory._grid import (
@@ -83,24 +83,54 @@ def transition(w2, g, h):
                      np.stack([-w2 * es, ec - 0.5 * g * es], -1)], -2)
 
 
+def _van_loan(w2, g, h, sigma):
+    """``Q(h)`` by Van Loan's matrix exponential, for arrays of distinct ``(w2, g)``."""
+    n = w2.size
+    big = np.zeros((n, 4, 4))
+    big[:, 0, 1] = -1.0
+    big[:, 1, 0] = w2
+    big[:, 1, 1] = g
+    big[:, 1, 3] = sigma**2
+    big[:, 2, 3] = -w2
+    big[:, 3, 2] = 1.0
+    big[:, 3, 3] = -g
+    e = sla.expm(big * h)
+    q = np.swapaxes(e[:, 2:, 2:], -1, -2) @ e[:, :2, 2:]
+    return 0.5 * (q + np.swapaxes(q, -1, -2))
+
+
 def noise_covariance(w2, g, h, sigma: float) -> np.ndarray:
-    """Covariance ``Q(h)`` of the noise accumulated over a step (Van Loan), shape (..., 2, 2)."""
+    """Covariance ``Q(h)`` of the noise accumulated over a step, shape (..., 2, 2).
+
+    Where the mode has a stationary state (``g > 0``, ``w2 > 0``) it is
+    ``P - Phi(h) P Phi(h)^T`` with the stationary covariance ``P = diag(sigma^2 / (2 g w2),
+    sigma^2 / (2 g))``, in closed form; where that difference would lose more than about
+    ``1e-9`` of its value to cancellation (``2 g w2 h^3 < 1e-6``), and for undamped or
+    massless modes, Van Loan's matrix exponential is used.
+
+    Examples
+    --------
+    >>> q = noise_covariance(np.array([4.0, 4.0]), np.array([1.0, 1e-9]), 0.1, 2.0)
+    >>> bool(np.allclose(q[0], noise_covariance(4.0, 1.0, 0.1, 2.0)))
+    True
+    >>> round(float(q[1, 1, 1]), 6)  # undamped: ~ sigma^2 h for a short step
+    0.394709
+    """
     w2, g = np.broadcast_arrays(np.asarray(w2, dtype=float), np.asarray(g, dtype=float))
     flat_w2, flat_g = w2.ravel(), g.ravel()
     uniq, inv = np.unique(np.stack([flat_w2, flat_g]), axis=1, return_inverse=True)
-    n = uniq.shape[1]
-    big = np.zeros((n, 4, 4))
-    big[:, 0, 1] = -1.0
-    big[:, 1, 0] = uniq[0]
-    big[:, 1, 1] = uniq[1]
-    big[:, 1, 3] = sigma**2
-    big[:, 2, 3] = -uniq[0]
-    big[:, 3, 2] = 1.0
-    big[:, 3, 3] = -uniq[1]
-    e = sla.expm(big * h)
-    phi_t = e[:, 2:, 2:]
-    q = np.swapaxes(phi_t, -1, -2) @ e[:, :2, 2:]
-    q = 0.5 * (q + np.swapaxes(q, -1, -2))
+    uw2, ug = uniq
+    q = np.empty((uw2.size, 2, 2))
+    closed = (ug > 0) & (uw2 > 0) & (2 * ug * uw2 * h**3 > 1e-6)
+    if closed.any():
+        cw2, cg = uw2[closed], ug[closed]
+        p = np.zeros((cw2.size, 2, 2))
+        p[:, 0, 0] = sigma**2 / (2 * cg * cw2)
+        p[:, 1, 1] = sigma**2 / (2 * cg)
+        tr = transition(cw2, cg, h)
+        q[closed] = p - tr @ p @ np.swapaxes(tr, -1, -2)
+    if (~closed).any():
+        q[~closed] = _van_loan(uw2[~closed], ug[~closed], h, sigma)
     return q[np.ravel(inv)].reshape(*w2.shape, 2, 2)
 
 
@@ -130,31 +160,44 @@ def _deterministic(phik, pik, w2, g, t):
     return phi, vel
 
 
-def _stochastic(phik, pik, w2, g, t, sigma, boundary, rng, progress):
-    """Exact transitions between recorded times, in chunks of recorded frames."""
+def stochastic_chunks(phik, pik, w2, g, t, sigma, boundary, rng, progress):
+    """Exact transitions between the times ``t``, yielded ``(start, stop, phi, vel)`` in chunks.
+
+    ``phi`` and ``vel`` are the modes at ``t[start:stop]`` (shape ``(stop - start, n_modes)``);
+    frame 0 is the initial state.  Chunks keep memory bounded for long runs.
+    """
     nt, shape = t.size, phik.shape
-    out_phi = np.empty((nt, phik.size), dtype=phik.dtype)
-    out_vel = np.empty_like(out_phi)
-    out_phi[0], out_vel[0] = phik.ravel(), pik.ravel()
     steps = np.diff(t)
     uniform = bool(np.ptp(steps) <= 1e-9 * steps.mean()) if steps.size else True
-    phi, vel = out_phi[0].copy(), out_vel[0].copy()
+    phi, vel = phik.ravel().copy(), pik.ravel().copy()
+    yield 0, 1, phi[None].copy(), vel[None].copy()
     coef = None
-    for start in tqdm(range(1, nt, _CHUNK), disable=not progress, desc="spectral"):
+    for start in progress_bar(range(1, nt, _CHUNK), progress=progress, desc="spectral"):
         stop = min(nt, start + _CHUNK)
+        out_phi = np.empty((stop - start, phi.size), dtype=phi.dtype)
+        out_vel = np.empty_like(out_phi)
         z = to_modes(rng.standard_normal((stop - start, 2, *shape)), boundary)
         z = z.reshape(stop - start, 2, -1)
         if uniform:
             if coef is None:
-                coef = _step_coefficients(w2, g, float(steps.mean()), sigma)
-            K.ou_modes(phi, vel, coef.astype(phi.dtype), z, out_phi[start:stop],
-                       out_vel[start:stop])
-            continue
-        for n in range(start, stop):
-            c_n = _step_coefficients(w2, g, float(steps[n - 1]), sigma).astype(phi.dtype)
-            K.ou_modes(phi, vel, c_n, z[n - start:n - start + 1], out_phi[n:n + 1],
-                       out_vel[n:n + 1])
-    return out_phi.reshape(nt, *shape), out_vel.reshape(nt, *shape)
+                coef = _step_coefficients(w2, g, float(steps.mean()), sigma).astype(phi.dtype)
+            K.ou_modes(phi, vel, coef, z, out_phi, out_vel)
+        else:
+            for n in range(start, stop):
+                c_n = _step_coefficients(w2, g, float(steps[n - 1]), sigma).astype(phi.dtype)
+                K.ou_modes(phi, vel, c_n, z[n - start:n - start + 1], out_phi[n - start:n - start + 1],
+                           out_vel[n - start:n - start + 1])
+        yield start, stop, out_phi, out_vel
+
+
+def _stochastic(phik, pik, w2, g, t, sigma, boundary, rng, progress):
+    """All recorded frames of :func:`stochastic_chunks`, shape ``(nt, *shape)`` each."""
+    out_phi = np.empty((t.size, phik.size), dtype=phik.dtype)
+    out_vel = np.empty_like(out_phi)
+    for start, stop, phi, vel in stochastic_chunks(phik, pik, w2, g, t, sigma, boundary, rng,
+                                                   progress):
+        out_phi[start:stop], out_vel[start:stop] = phi, vel
+    return out_phi.reshape(t.size, *phik.shape), out_vel.reshape(t.size, *phik.shape)
 
 
 def _step_coefficients(w2, g, h, sigma) -> np.ndarray:
@@ -181,7 +224,7 @@ def solve_spectral(
     noise: float = 0.0,
     random_state: int | np.random.Generator | None = None,
     store_velocity: bool = False,
-    progress: bool = True,
+    progress: bool | None = None,
 ) -> xr.Dataset:
     """Solve ``phi_tt + (gamma - eta lap) phi_t = c^2 lap phi - m^2 phi + sigma xi`` exactly in time.
 
@@ -203,7 +246,8 @@ def solve_spectral(
     random_state : int, Generator or None
     store_velocity : bool
         Also return ``velocity (time, x, y)``.
-    progress : bool
+    progress : bool or None
+        Show a progress bar (None: automatically, where someone is watching).
 
     Returns
     -------
@@ -236,7 +280,7 @@ def solve_spectral(
         phik, pik = _deterministic(phik, pik, w2, g, t[:1])
         phik, pik = phik[0], pik[0]
     if params["noise"] > 0:
-        rng = np.random.default_rng(random_state)
+        rng = check_random_state(random_state)
         phik_t, vel_t = _stochastic(phik, pik, w2, g, t - t[0], params["noise"], boundary, rng,
                                     progress)
     else:

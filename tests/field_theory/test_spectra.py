@@ -98,17 +98,24 @@ def test_fit_to_an_exact_spectrum_recovers_parameters():
     f = np.linspace(0.5, 240, 480)
     true = equipartition_spectrum(f, m=40.0, c=300.0, gamma=12.0, noise=3.0, shape=(16, 16),
                                   fs=FS).assign_attrs(fs=FS)
-    p = fit_field_spectrum(true, shape=(16, 16))
+    p = fit_field_spectrum(true, shape=(16, 16), spacing=1.0)
     assert (p.m, p.c, p.gamma, p.noise) == pytest.approx((40.0, 300.0, 12.0, 3.0), rel=1e-6)
+    # the spectrum fixes only c / a: the same spectrum read with another spacing scales c
+    for a in (0.5, 2.0):
+        assert fit_field_spectrum(true, shape=(16, 16), spacing=a).c == pytest.approx(300 * a,
+                                                                                      rel=1e-6)
+    bare = fit_field_spectrum(true, shape=(16, 16))
+    assert np.isnan(bare.c) and bare.c_over_a == pytest.approx(300.0, rel=1e-6)
 
 
 @pytest.mark.parametrize("sensor_noise", [0.0, 2e-5])
 def test_fit_to_a_recorded_like_signal_recovers_parameters(sensor_noise):
     shape = (16, 16)
-    rec = make_field_recording(12, shape, m=M, c=C, gamma=GAMMA, noise=1.0, duration=30.0,
-                               dt=1 / FS, sensor_noise=sensor_noise, random_state=3)
+    rec = make_field_recording(12, shape, m=M, c=C, gamma=GAMMA, noise=1.0, spacing=1.0,
+                               duration=30.0, dt=1 / FS, sensor_noise=sensor_noise,
+                               random_state=3)
     spec = measure_spectrum(rec, nperseg=1000)
-    p = fit_field_spectrum(spec, shape=shape, floor=bool(sensor_noise))
+    p = fit_field_spectrum(spec, shape=shape, spacing=1.0, floor=bool(sensor_noise))
     assert p.m == pytest.approx(M, rel=0.05)
     assert p.c == pytest.approx(C, rel=0.02)
     assert p.gamma == pytest.approx(GAMMA, rel=0.10)

@@ -12,35 +12,38 @@ whose mass :math:`m` is the frequency of the uniform mode and whose speed :math:
 comes from the coupling. Driven by noise, every eigenmode of the field holds the same
 energy (equipartition), which predicts a :math:`1/f` power spectrum above the mass gap.
 
-This tutorial builds the field from a Wilson-Cowan lattice, shows a travelling wave,
-the dispersion relation, and the spectrum with its equipartition prediction, and fits the
-field back from a simulated recording.
+This tutorial starts from a recording: an ECoG-like electrode grid (shipped as an NWB
+sample, electrode positions in its electrodes table) over a simulated field with known
+parameters. It fits the field to it, then builds the field from a Wilson-Cowan lattice,
+shows a travelling wave, the dispersion relation, the spectrum with its equipartition
+prediction, and the invariance of the field to the choice of neural mass.
 """
 
 # %%
-# From neural masses to a field
-# -----------------------------
-# A Wilson-Cowan excitatory/inhibitory mass has a stable focus near 15 Hz. On a lattice
-# with spacing ``a`` (here 1 mm) each site's excitatory population receives
-# ``kappa * sum(I_neighbour - I_site)``. :func:`~neurodata.field_theory.continuum_limit`
-# linearises the mass and returns the field's parameters.
+# Fitting the field to a recording
+# --------------------------------
+# ``sample_field`` holds 10 s of a 6 x 6 grid of electrodes 1 mm apart (500 Hz) over a
+# noise-driven field with ``m = 2 pi 8 /s``, ``c = 200 mm/s`` and ``gamma = 40 /s``,
+# simulated on a 48 x 48 lattice of spacing 0.5 mm. The equipartition spectrum of that
+# lattice, fitted to the recording's spectrum, recovers the field. A single spectrum
+# fixes the speed only in lattice spacings per second (``c / a``): the spacing is needed
+# to state ``c`` in mm/s.
 import os
 
 import matplotlib.pyplot as plt
 import numpy as np
 
-from neurodata.datasets import make_cortical_sheet, make_field_recording
+import neurodata as nd
+from neurodata.datasets import make_cortical_sheet
 from neurodata.field_theory import (
     CorticalFieldModel,
     StuartLandau,
     WilsonCowan,
     continuum_limit,
-    equipartition_spectrum,
-    estimate_mode_dispersion,
     fit_field,
-    lattice_eigenvalues,
     linearise,
-    measure_spectrum,
+    plot_dispersion,
+    plot_spectrum,
     simulate_lattice,
     solve_leapfrog,
     spectral_slope,
@@ -49,6 +52,26 @@ from neurodata.field_theory import (
 FAST = bool(os.environ.get("NEURODATA_FAST"))
 plt.rcParams["figure.dpi"] = 80
 
+rec = nd.load_sample("sample_field")
+print(rec.ecog.sizes, "electrode x (mm):", np.unique(rec.electrode_x.values))
+model = CorticalFieldModel(method="spectrum", shape=(48, 48), spacing=0.5, floor=True)
+model.fit(rec, variable="ecog")
+print(f"true:   m = {2 * np.pi * 8:.1f} /s, c = 200 mm/s, gamma = 40.0 /s")
+print(f"fitted: m = {model.m_:.1f} /s, c = {model.c_:.0f} mm/s, gamma = {model.gamma_:.1f} /s "
+      f"(c / a = {model.c_over_a_:.0f} spacings/s)")
+fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4), layout="constrained")
+plot_spectrum(model, ax=ax1)
+plot_dispersion(model, ax=ax2)
+ax1.set_title("spectrum: measured vs equipartition")
+ax2.set_title("dispersion of the fitted field")
+
+# %%
+# From neural masses to a field
+# -----------------------------
+# A Wilson-Cowan excitatory/inhibitory mass has a stable focus near 15 Hz. On a lattice
+# with spacing ``a`` (here 1 mm) each site's excitatory population receives
+# ``kappa * sum(I_neighbour - I_site)``. :func:`~neurodata.field_theory.continuum_limit`
+# linearises the mass and returns the field's parameters.
 wc, kappa = WilsonCowan(), 150.0
 field = continuum_limit(wc, kappa, spacing=1.0)
 print(f"Wilson-Cowan lattice -> Klein-Gordon field: f0 = m/2pi = {field.f0:.1f} Hz, "
@@ -97,23 +120,16 @@ print(f"relative change of the leapfrog's discrete energy: {rel:.1e}")
 # sin^2(ky a/2)]``: along the axes and the diagonal (left) it bends below the
 # continuum's ``m^2 + c^2 |k|^2`` as ``k a`` grows. Each eigenmode of a noise-driven,
 # nonlinear Wilson-Cowan lattice simulation is measured from its autocorrelation
-# (:func:`~neurodata.field_theory.estimate_mode_dispersion`); ``omega_k^2`` falls on the
+# (:func:`~neurodata.field_theory.estimate_mode_dispersion`, through
+# :class:`~neurodata.field_theory.CorticalFieldModel`); ``omega_k^2`` falls on the
 # predicted straight line against ``mu_k`` (right).
 shape = (12, 12)
 sim = simulate_lattice(wc, shape, coupling=kappa, dt=5e-4, duration=4.0 if FAST else 10.0,
                        noise=0.02, record_every=2, random_state=0, progress=False)
-modes = estimate_mode_dispersion(sim.isel(time=slice(200, None)))
-ev = lattice_eigenvalues(wc, (64, 64), kappa).isel(branch=0)
-idx = np.argsort(ev.kx.values)[32:]  # kx >= 0
-kx = ev.kx.values[idx]
-fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
-ax1.plot(kx, np.abs(ev.values[idx, 0]) / (2 * np.pi), label="lattice, along x")
-ax1.plot(np.sqrt(2) * kx, np.abs(ev.values[idx, idx]) / (2 * np.pi), label="lattice, diagonal")
-kk = np.linspace(0, np.sqrt(2) * np.pi, 200)
-ax1.plot(kk, field.omega(kk**2) / (2 * np.pi), "--", label="Klein-Gordon continuum")
-ax1.set_xlabel("|k| (rad/mm)")
-ax1.set_ylabel("frequency (Hz)")
-ax1.legend(fontsize=8)
+wc_model = CorticalFieldModel().fit(sim.E.isel(time=slice(200, None)))
+fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4), layout="constrained")
+plot_dispersion(wc_model, ax=ax1)
+modes = wc_model.modes_
 mu = np.linspace(0, 8, 50)
 ax2.plot(mu, field.m**2 + field.c**2 * mu, label="m^2 + c^2 mu (continuum limit)")
 ax2.plot(modes.mu, modes.omega2, ".", label="measured modes (simulation)")
@@ -131,20 +147,12 @@ ax2.legend(fontsize=8)
 m, c, gamma, fs = 2 * np.pi * 5, 14 * 2 * np.pi * 5, np.pi * 5, 500.0
 sheet = make_cortical_sheet((32, 32), m=m, c=c, gamma=gamma, duration=10.0 if FAST else 30.0,
                             dt=1 / fs, random_state=0)
-spec = measure_spectrum(sheet, nperseg=1000)
-f = spec.frequency.values[1:]
-pred = equipartition_spectrum(f, m=m, c=c, gamma=gamma, shape=(32, 32), fs=fs)
-cont = equipartition_spectrum(f, m=m, c=c, gamma=gamma)
+sheet_model = CorticalFieldModel(nperseg=1000).fit(sheet.phi)
 f_top = min(np.sqrt(m**2 + 8 * c**2) / (2 * np.pi), fs / 2)
 band = (3 * m / (2 * np.pi), f_top / 4)
-slope = spectral_slope(spec, *band)
-fig, ax = plt.subplots(figsize=(5.5, 4))
-ax.loglog(f, spec.values[1:], color="0.6", label="simulated sheet (Welch)")
-ax.loglog(f, pred, label="equipartition, 32 x 32 lattice")
-ax.loglog(f, cont, "--", label="equipartition, continuum")
-ax.axvspan(*band, color="C2", alpha=0.1, label=f"slope {slope:.2f} in this band")
-ax.set_xlabel("frequency (Hz)")
-ax.set_ylabel("power (units$^2$/Hz)")
+slope = spectral_slope(sheet_model.spectrum_, *band)
+ax = plot_spectrum(sheet_model)
+ax.axvspan(*band, color="C3", alpha=0.1, label=f"slope {slope:.2f} in this band")
 ax.legend(fontsize=8)
 print(f"spectral slope between {band[0]:.0f} and {band[1]:.0f} Hz: {slope:.2f}")
 
@@ -165,24 +173,4 @@ for name, data in (("Wilson-Cowan", sim), ("Stuart-Landau", sl_sim)):
     print(f"{name:14s} fitted: m = {p.m:6.1f} /s, c = {p.c:6.1f} mm/s, gamma = {p.gamma:5.1f} /s")
 print(f"{'predicted':14s}        m = {field.m:6.1f} /s, c = {field.c:6.1f} mm/s, "
       f"gamma = {field.gamma:5.1f} /s")
-
-# %%
-# Fitting the field to a recording
-# --------------------------------
-# Twelve electrodes record an LFP-like signal (with white sensor noise) from a sheet
-# with known parameters. The equipartition spectrum, fitted to the recording's spectrum,
-# recovers the mass, the wave speed (from the lattice cutoff) and the damping.
-rec = make_field_recording(12, (16, 16), m=m, c=c, gamma=gamma,
-                           duration=10.0 if FAST else 30.0, dt=1 / fs, sensor_noise=2e-5,
-                           random_state=3)
-model = CorticalFieldModel(shape=(16, 16), floor=True).fit(rec)
-print(f"true:   m = {m:.1f}, c = {c:.0f}, gamma = {gamma:.1f}")
-print(f"fitted: m = {model.m_:.1f}, c = {model.c_:.0f}, gamma = {model.gamma_:.1f}")
-fig, ax = plt.subplots(figsize=(5.5, 4))
-ax.loglog(model.spectrum_.frequency[1:], model.spectrum_[1:], color="0.6", label="recording")
-fit_spec = model.predict_spectrum(model.spectrum_.frequency.values[1:], fs=fs)
-ax.loglog(fit_spec.frequency, fit_spec, label="fitted field (without sensor noise)")
-ax.set_xlabel("frequency (Hz)")
-ax.set_ylabel("power (units$^2$/Hz)")
-ax.legend(fontsize=8)
 plt.show()
