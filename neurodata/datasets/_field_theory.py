@@ -10,6 +10,7 @@ import xarray as xr
 from neurodata._utils import check_integer, check_positive, check_random_state
 from neurodata.errors import NeurodataError
 from neurodata.field_theory._continuum import FieldParameters
+from neurodata.field_theory._forcing import noise_intensity
 from neurodata.field_theory._grid import (
     check_boundary,
     check_shape,
@@ -24,11 +25,27 @@ from neurodata.field_theory._spectral import solve_spectral, stochastic_chunks
 __all__ = ["make_cortical_sheet", "make_field_recording"]
 
 
-def _stationary_modes(shape, params: FieldParameters, spacing, boundary, laplacian, rng):
-    """``(phi_k, dphi_k/dt)`` drawn from the stationary distribution (equipartition)."""
+def _stationary_modes(shape, params: FieldParameters, spacing, boundary, laplacian, rng,
+                      temperature=None):
+    """``(phi_k, dphi_k/dt)`` drawn from the stationary distribution (equipartition).
+
+    Each mode's energy is ``sigma^2 / (2 gamma_k)`` (or ``temperature``): the Gibbs
+    distribution ``<|dphi_k|^2> = T``, ``<|phi_k|^2> = T / omega_k^2``.
+    """
     mu = laplacian_eigenvalues(shape, spacing, boundary, laplacian)
     w2 = params.m**2 + params.c**2 * mu
-    temp = params.noise**2 / (2 * (params.gamma + params.eta * mu))
+    if np.any(w2 <= 0):
+        raise NeurodataError("a massless field (m = 0) has no stationary uniform mode; give "
+                             "m > 0 or start from an initial state with the solvers.")
+    if temperature is not None:
+        temp = np.full(shape, float(temperature))
+    else:
+        g = params.gamma + params.eta * mu
+        if np.any(g <= 0):
+            raise NeurodataError("an undamped field driven by noise has no stationary state; "
+                                 "give temperature= (the equilibrium at that temperature, "
+                                 "evolved without noise) or gamma > 0.")
+        temp = params.noise**2 / (2 * g)
     z = to_modes(rng.standard_normal((2, *shape)), boundary)
     return z[0] * np.sqrt(temp / w2), z[1] * np.sqrt(temp), w2, params.gamma + params.eta * mu
 
@@ -40,11 +57,12 @@ def make_cortical_sheet(
     c: float = 300.0,
     gamma: float = 10.0,
     noise: float = 1.0,
+    temperature: float | None = None,
     spacing: float = 1.0,
     boundary: str = "periodic",
     duration: float = 10.0,
     dt: float = 1e-3,
-    laplacian: str = "lattice",
+    laplacian: Any = "lattice",
     store_velocity: bool = False,
     random_state: int | np.random.Generator | None = None,
 ) -> xr.Dataset:
@@ -53,7 +71,9 @@ def make_cortical_sheet(
     Simulated exactly in time by :func:`~neurodata.field_theory.solve_spectral`, starting
     from a draw of the stationary (equipartition) distribution so there is no transient.
     The defaults model a 16 x 16 mm patch (spacing 1 mm) with ``f0 = 10 Hz``, waves at
-    0.3 m/s (300 mm/s) and damping 10/s, sampled at 1 kHz.
+    0.3 m/s (300 mm/s) and damping 10/s, sampled at 1 kHz.  With ``temperature=T`` the
+    noise is ``sigma^2 = 2 gamma T``; with ``gamma = 0`` as well, the sheet is the
+    equilibrium at ``T`` evolved conservatively (no noise, every mode keeps its energy).
 
     Returns
     -------
@@ -70,12 +90,17 @@ def make_cortical_sheet(
     """
     rng = check_random_state(random_state)
     shape = check_shape(shape)
-    params = FieldParameters(m=m, c=c, gamma=gamma, noise=noise)
-    phik, velk, _, _ = _stationary_modes(shape, params, spacing, boundary, laplacian, rng)
-    return solve_spectral(from_modes(phik, boundary), from_modes(velk, boundary), m=m, c=c,
-                          gamma=gamma, spacing=spacing, boundary=boundary, dt=dt,
-                          n_steps=round(duration / dt), laplacian=laplacian, noise=noise,
-                          random_state=rng, store_velocity=store_velocity, progress=False)
+    sigma = noise_intensity(noise if temperature is None else None, temperature, gamma)
+    params = FieldParameters(m=m, c=c, gamma=gamma, noise=sigma)
+    phik, velk, _, _ = _stationary_modes(shape, params, spacing, boundary, laplacian, rng,
+                                         temperature)
+    ds = solve_spectral(from_modes(phik, boundary), from_modes(velk, boundary), m=m, c=c,
+                        gamma=gamma, spacing=spacing, boundary=boundary, dt=dt,
+                        n_steps=round(duration / dt), laplacian=laplacian, noise=sigma,
+                        random_state=rng, store_velocity=store_velocity, progress=False)
+    if temperature is not None:
+        ds.attrs["temperature"] = float(temperature)
+    return ds
 
 
 def _electrode_sites(grid: Any, shape: tuple[int, int], pitch: int, rng) -> tuple[np.ndarray, ...]:

@@ -11,11 +11,13 @@ from __future__ import annotations
 from neurodata.field_theory._continuum import (
     FieldParameters,
     continuum_limit,
+    continuum_limits,
     coupled_field_operators,
     klein_gordon_dispersion,
     lattice_dispersion,
     lattice_eigenvalues,
 )
+from neurodata.field_theory._coupling import DiscKernel
 from neurodata.field_theory._fit import estimate_mode_dispersion, fit_field
 from neurodata.field_theory._fit_spectrum import fit_field_spectrum
 from neurodata.field_theory._lattice import lattice_jacobian, lattice_rhs, simulate_lattice
@@ -30,6 +32,12 @@ from neurodata.field_theory._masses import (
     linearise,
 )
 from neurodata.field_theory._model import CorticalFieldModel
+from neurodata.field_theory._multilayer import (
+    CanonicalMicrocircuit,
+    EIBilayers,
+    complex_field,
+    lattice_spectrum,
+)
 from neurodata.field_theory._plot import plot_dispersion, plot_spectrum
 from neurodata.field_theory._recording import FieldSamples, field_samples
 from neurodata.field_theory._spectra import (
@@ -43,7 +51,10 @@ from neurodata.field_theory._spectral import solve_spectral
 
 __all__ = [
     "REPORTED_SLOPE_RANGE",
+    "CanonicalMicrocircuit",
     "CorticalFieldModel",
+    "DiscKernel",
+    "EIBilayers",
     "FieldParameters",
     "FieldSamples",
     "JansenRit",
@@ -53,7 +64,9 @@ __all__ = [
     "StuartLandau",
     "WilsonCowan",
     "cfl_limit",
+    "complex_field",
     "continuum_limit",
+    "continuum_limits",
     "coupled_field_operators",
     "discrete_energy",
     "equipartition_psd",
@@ -67,6 +80,7 @@ __all__ = [
     "lattice_eigenvalues",
     "lattice_jacobian",
     "lattice_rhs",
+    "lattice_spectrum",
     "linearise",
     "measure_spectrum",
     "plot_dispersion",

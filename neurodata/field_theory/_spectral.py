@@ -28,6 +28,7 @@ import xarray as xr
 from neurodata._utils import check_random_state, progress_bar
 from neurodata.errors import NeurodataError
 from neurodata.field_theory import _kernels as K
+from neurodata.field_theory._forcing import noise_intensity, source_function
 from neurodata.field_theory._grid import (
     check_boundary,
     check_shape,
@@ -200,6 +201,68 @@ def _stochastic(phik, pik, w2, g, t, sigma, boundary, rng, progress):
     return out_phi.reshape(t.size, *phik.shape), out_vel.reshape(t.size, *phik.shape)
 
 
+def input_coefficients(w2, g, h):
+    """``F1, F2`` (each ``(..., 2)``): the step's response to an input linear in time.
+
+    Over a step of length ``h`` with input ``u(t) = u_0 + v t`` on the acceleration,
+    ``x(h) = Phi(h) x(0) + F1 u_0 + F2 v`` exactly, with ``F1 = int_0^h Phi(h - s) b ds`` and
+    ``F2 = int_0^h Phi(h - s) b s ds``, ``b = (0, 1)``: read off the matrix exponential of the
+    system augmented with the input and its slope.
+
+    Examples
+    --------
+    >>> f1, f2 = input_coefficients(np.array([4.0]), np.array([0.0]), np.pi / 2)
+    >>> np.round(f1, 12)  # a constant unit force on phi'' = -4 phi for half a period
+    array([[0.5, 0. ]])
+    """
+    w2, g = np.broadcast_arrays(np.asarray(w2, dtype=float), np.asarray(g, dtype=float))
+    uniq, inv = np.unique(np.stack([w2.ravel(), g.ravel()]), axis=1, return_inverse=True)
+    n = uniq.shape[1]
+    big = np.zeros((n, 4, 4))
+    big[:, 0, 1] = 1.0
+    big[:, 1, 0] = -uniq[0]
+    big[:, 1, 1] = -uniq[1]
+    big[:, 1, 2] = 1.0
+    big[:, 2, 3] = 1.0
+    e = sla.expm(big * h)
+    f1, f2 = e[:, :2, 2][np.ravel(inv)], e[:, :2, 3][np.ravel(inv)]
+    return f1.reshape(*w2.shape, 2), f2.reshape(*w2.shape, 2)
+
+
+def _driven(phik, pik, w2, g, t, sigma, boundary, rng, progress, inp):
+    """Step the modes between the times ``t`` with input ``inp`` (linear between them), and noise."""
+    shape = phik.shape
+    out_phi = np.empty((t.size, phik.size), dtype=complex if np.iscomplexobj(phik) or
+                       boundary == "periodic" else float)
+    out_vel = np.empty_like(out_phi)
+    x = np.stack([phik.ravel(), pik.ravel()]).astype(out_phi.dtype)
+    out_phi[0], out_vel[0] = x
+    w2f, gf = w2.ravel(), g.ravel()
+    cache: dict = {}
+    s_prev = to_modes(inp(float(t[0])), boundary).ravel()
+    for n in progress_bar(range(1, t.size), progress=progress, desc="spectral"):
+        h = float(t[n] - t[n - 1])
+        key = round(h, 15)
+        if key not in cache:
+            tr = transition(w2f, gf, h)
+            f1, f2 = input_coefficients(w2f, gf, h)
+            chol = _cholesky2(noise_covariance(w2f, gf, h, sigma)) if sigma else None
+            cache[key] = (tr, f1, f2, chol)
+        tr, f1, f2, chol = cache[key]
+        s_next = to_modes(inp(float(t[n])), boundary).ravel()
+        slope = (s_next - s_prev) / h
+        new0 = tr[:, 0, 0] * x[0] + tr[:, 0, 1] * x[1] + f1[:, 0] * s_prev + f2[:, 0] * slope
+        new1 = tr[:, 1, 0] * x[0] + tr[:, 1, 1] * x[1] + f1[:, 1] * s_prev + f2[:, 1] * slope
+        if chol is not None:
+            z = to_modes(rng.standard_normal((2, *shape)), boundary).reshape(2, -1)
+            new0 = new0 + chol[0] * z[0]
+            new1 = new1 + chol[1] * z[0] + chol[2] * z[1]
+        x = np.stack([new0, new1])
+        out_phi[n], out_vel[n] = x
+        s_prev = s_next
+    return out_phi.reshape(t.size, *shape), out_vel.reshape(t.size, *shape)
+
+
 def _step_coefficients(w2, g, h, sigma) -> np.ndarray:
     """Rows ``Phi11, Phi12, Phi21, Phi22, L11, L21, L22`` for every mode (flattened)."""
     tr = transition(w2, g, h).reshape(-1, 2, 2)
@@ -220,8 +283,10 @@ def solve_spectral(
     times: Any = None,
     dt: float | None = None,
     n_steps: int | None = None,
-    laplacian: str = "spectral",
+    laplacian: Any = "spectral",
     noise: float = 0.0,
+    temperature: float | None = None,
+    source: Any = None,
     random_state: int | np.random.Generator | None = None,
     store_velocity: bool = False,
     progress: bool | None = None,
@@ -239,10 +304,18 @@ def solve_spectral(
     boundary : {"periodic", "dirichlet", "neumann"}
     times : array or None
         Output times (>= 0, increasing); or give ``dt`` and ``n_steps``.
-    laplacian : {"spectral", "lattice"}
-        Continuum ``|k|^2`` or the five-point stencil's eigenvalues.
+    laplacian : "spectral", "lattice" or DiscKernel
+        Continuum ``|k|^2``, the five-point stencil's eigenvalues, or a coupling kernel's
+        normalised symbol.
     noise : float
         ``sigma``: white noise on every site (unit intensity per site and second).
+    temperature : float or None
+        Instead of ``noise``: ``sigma^2 = 2 gamma T``, so that every mode (of damping
+        ``gamma``) holds the mean energy ``T``.
+    source : callable, DataArray (time, x, y), array (nx, ny) or None
+        Afferent input ``s(x, t)`` on the acceleration (see :mod:`._forcing`), taken at the
+        output times and integrated exactly as linear between them (so the output times
+        must resolve the input).
     random_state : int, Generator or None
     store_velocity : bool
         Also return ``velocity (time, x, y)``.
@@ -268,7 +341,7 @@ def solve_spectral(
     a = spacing_from_coords(initial, spacing)
     pi0 = np.zeros(shape) if velocity is None else field_array(velocity, shape, "velocity")
     params = {"m": float(m), "c": float(c), "gamma": float(gamma), "eta": float(eta),
-              "noise": float(noise)}
+              "noise": noise_intensity(noise, temperature, float(gamma))}
     if any(not np.isfinite(v) for v in params.values()) or min(params.values()) < 0:
         raise NeurodataError(f"m, c, gamma, eta and noise must be finite and >= 0; got {params}.")
     t = _times(times, dt, n_steps)
@@ -279,7 +352,12 @@ def solve_spectral(
     if t[0] > 0:
         phik, pik = _deterministic(phik, pik, w2, g, t[:1])
         phik, pik = phik[0], pik[0]
-    if params["noise"] > 0:
+    inp = source_function(source, shape)
+    if inp is not None:
+        phik_t, vel_t = _driven(phik, pik, w2, g, t - t[0], params["noise"], boundary,
+                                check_random_state(random_state), progress,
+                                lambda tt: inp(tt + t[0]))
+    elif params["noise"] > 0:
         rng = check_random_state(random_state)
         phik_t, vel_t = _stochastic(phik, pik, w2, g, t - t[0], params["noise"], boundary, rng,
                                     progress)
@@ -289,5 +367,5 @@ def solve_spectral(
     if store_velocity:
         data["velocity"] = (("time", "x", "y"), from_modes(vel_t, boundary))
     return xr.Dataset(data, coords={"time": t, **sheet_coords(shape, a, boundary)},
-                      attrs={"solver": "spectral", "laplacian": laplacian, "spacing": a,
-                             "boundary": boundary, **params})
+                      attrs={"solver": "spectral", "laplacian": str(laplacian), "spacing": a,
+                             "boundary": boundary, "driven": inp is not None, **params})
