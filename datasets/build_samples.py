@@ -24,6 +24,7 @@ from neurodata.datasets import (  # noqa: E402
     make_field_recording,
     make_poisson_population,
 )
+from neurodata.field_theory import GaussianPointSpread  # noqa: E402
 from neurodata.io import save_nwb  # noqa: E402
 from neurodata.io._h5 import file_sha256  # noqa: E402
 
@@ -42,12 +43,14 @@ SAMPLES = {
     ),
     "sample_field": (
         lambda: make_field_recording((6, 6), (48, 48), duration=10.0, dt=2e-3, sensor_noise=2e-5,
+                                     observation=GaussianPointSpread(width=0.4),
                                      dtype=np.float32, random_state=0),
-        "ECoG-like 6 x 6 electrode grid (1 mm pitch, positions in the electrodes table) over a "
-        "simulated cortical field (m = 2 pi 8 /s, c = 200 mm/s, gamma = 40 /s; 48 x 48 "
-        "lattice, spacing 0.5 mm), 10 s at 500 Hz",
+        "ECoG-like 6 x 6 electrode grid (1 mm pitch, positions in the electrodes table, "
+        "Gaussian point spread of 0.4 mm) over a simulated cortical field (m = 2 pi 8 /s, "
+        "c = 200 mm/s, gamma = 40 /s; 48 x 48 lattice, spacing 0.5 mm), 10 s at 500 Hz",
         "neurodata.datasets.make_field_recording((6, 6), (48, 48), duration=10.0, dt=2e-3, "
-        "sensor_noise=2e-5, dtype=np.float32, random_state=0)",
+        "sensor_noise=2e-5, observation=GaussianPointSpread(width=0.4), dtype=np.float32, "
+        "random_state=0)",
     ),
 }
 

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 import xarray as xr
+from scipy.signal import lfilter
 
 from neurodata._utils import check_integer, check_positive, check_random_state
 from neurodata.errors import NeurodataError
@@ -19,7 +20,9 @@ from neurodata.field_theory._grid import (
     laplacian_eigenvalues,
     site_coords,
     to_modes,
+    wavenumbers,
 )
+from neurodata.field_theory._observation import CalciumIndicator, check_observation
 from neurodata.field_theory._spectral import solve_spectral, stochastic_chunks
 
 __all__ = ["make_cortical_sheet", "make_field_recording"]
@@ -169,6 +172,7 @@ def make_field_recording(
     duration: float = 20.0,
     dt: float = 2e-3,
     sensor_noise: float = 0.0,
+    observation: Any = None,
     name: str = "ecog",
     dtype: Any = np.float64,
     random_state: int | np.random.Generator | None = None,
@@ -201,6 +205,11 @@ def make_field_recording(
         Length (s) and sampling step (s).
     sensor_noise : float
         Standard deviation of white noise added to every sample.
+    observation : sensor model or None
+        What the electrodes record (:mod:`neurodata.field_theory._observation`): a spatial
+        kernel multiplies every mode by ``sqrt(spatial(|k|))`` before sampling; the kinetics
+        of :class:`~neurodata.field_theory.CalciumIndicator` filter each series (two exact
+        first-order low-pass stages).  None: the field at the electrode sites.
     name : str
         Name of the series (``ecog``, ``lfp``, ...).
     dtype : numpy dtype
@@ -237,7 +246,20 @@ def make_field_recording(
                              noise=check_positive("noise", noise))
     sites = _electrode_sites(grid, shape, pitch, rng)
     times = np.arange(n_t) * dt
-    values = _simulate_sites(shape, params, a, boundary, laplacian, times, sites, rng)
+    obs = check_observation(observation)
+    if obs.free():
+        raise NeurodataError(f"give every parameter of the observation model; {obs!r} has "
+                             f"{obs.free()} unset.")
+    weight = None
+    if not obs.is_point:
+        k = np.hypot(wavenumbers(shape[0], a, boundary)[:, None],
+                     wavenumbers(shape[1], a, boundary)[None, :])
+        weight = np.sqrt(obs.spatial(k))
+    values = _simulate_sites(shape, params, a, boundary, laplacian, times, sites, rng, weight)
+    if isinstance(obs, CalciumIndicator):
+        for tau in (obs.tau_rise, obs.tau_decay):
+            decay = np.exp(-dt / float(tau or 0.0))
+            values = lfilter([1 - decay], [1, -decay], values, axis=0)
     if sensor_noise:
         values = values + check_positive("sensor_noise", sensor_noise) * rng.standard_normal(
             values.shape)
@@ -256,6 +278,7 @@ def make_field_recording(
         attrs={"m": params.m, "c": params.c, "gamma": params.gamma, "noise": params.noise,
                "spacing": a, "shape": list(shape), "boundary": boundary, "laplacian": laplacian,
                "sensor_noise": float(sensor_noise), "pitch": pitch,
+               "observation": repr(obs),
                "session_description": "simulated cortical field recorded by an electrode grid",
                "nwb_identifier": f"neurodata-field-{name}"},
     )

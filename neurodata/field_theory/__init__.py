@@ -18,6 +18,7 @@ from neurodata.field_theory._continuum import (
     lattice_eigenvalues,
 )
 from neurodata.field_theory._coupling import DiscKernel
+from neurodata.field_theory._cross_spectrum import field_cross_spectrum, measure_cross_spectrum
 from neurodata.field_theory._fit import estimate_mode_dispersion, fit_field
 from neurodata.field_theory._fit_spectrum import fit_field_spectrum
 from neurodata.field_theory._lattice import lattice_jacobian, lattice_rhs, simulate_lattice
@@ -38,10 +39,16 @@ from neurodata.field_theory._multilayer import (
     complex_field,
     lattice_spectrum,
 )
-from neurodata.field_theory._plot import plot_dispersion, plot_spectrum
+from neurodata.field_theory._observation import (
+    CalciumIndicator,
+    ExponentialLeadField,
+    GaussianPointSpread,
+    PointSensor,
+)
+from neurodata.field_theory._plot import plot_coherence, plot_dispersion, plot_spectrum
 from neurodata.field_theory._recording import FieldSamples, field_samples
 from neurodata.field_theory._spectra import (
-    REPORTED_SLOPE_RANGE,
+    EMPIRICAL_EXPONENTS,
     equipartition_psd,
     equipartition_spectrum,
     measure_spectrum,
@@ -50,17 +57,21 @@ from neurodata.field_theory._spectra import (
 from neurodata.field_theory._spectral import solve_spectral
 
 __all__ = [
-    "REPORTED_SLOPE_RANGE",
+    "EMPIRICAL_EXPONENTS",
+    "CalciumIndicator",
     "CanonicalMicrocircuit",
     "CorticalFieldModel",
     "DiscKernel",
     "EIBilayers",
+    "ExponentialLeadField",
     "FieldParameters",
     "FieldSamples",
+    "GaussianPointSpread",
     "JansenRit",
     "LinearOscillator",
     "Linearisation",
     "NeuralMass",
+    "PointSensor",
     "StuartLandau",
     "WilsonCowan",
     "cfl_limit",
@@ -72,6 +83,7 @@ __all__ = [
     "equipartition_psd",
     "equipartition_spectrum",
     "estimate_mode_dispersion",
+    "field_cross_spectrum",
     "field_samples",
     "fit_field",
     "fit_field_spectrum",
@@ -82,7 +94,9 @@ __all__ = [
     "lattice_rhs",
     "lattice_spectrum",
     "linearise",
+    "measure_cross_spectrum",
     "measure_spectrum",
+    "plot_coherence",
     "plot_dispersion",
     "plot_spectrum",
     "simulate_lattice",

@@ -96,7 +96,7 @@ def spectrum_fit(spectrum: xr.DataArray, *, spacing: float | None = None,
                  shape: tuple[int, int] | None = None, boundary: str = "periodic",
                  laplacian: str = "lattice", sites: Any = None, fs: float | None = None,
                  fmin: float | None = None, fmax: float | None = None, floor: bool = False,
-                 max_iter: int = 100) -> tuple[FieldParameters, dict]:
+                 max_iter: int = 100, observation: Any = None) -> tuple[FieldParameters, dict]:
     """:func:`fit_field_spectrum` and what the estimator needs: history, Jacobian, band.
 
     Returns ``(params, info)``; ``info`` holds ``history`` (records of the best start),
@@ -106,7 +106,8 @@ def spectrum_fit(spectrum: xr.DataArray, *, spacing: float | None = None,
     a = 1.0 if spacing is None else check_spacing(spacing)
     fs = fs if fs is not None else spectrum.attrs.get("fs")
     f, p = _band(spectrum, fs, fmin, fmax)
-    kw = dict(spacing=a, shape=shape, boundary=boundary, fs=fs if shape is not None else None)
+    kw = dict(spacing=a, shape=shape, boundary=boundary, fs=fs if shape is not None else None,
+              observation=observation)
     if shape is not None:
         kw.update(laplacian=laplacian, sites=sites)
     mu_max = (float(laplacian_eigenvalues(shape, a, boundary, laplacian).max())

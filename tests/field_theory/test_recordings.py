@@ -14,6 +14,7 @@ from neurodata.datasets import load_sample, make_cortical_sheet, make_field_reco
 from neurodata.errors import NeurodataError, NeurodataWarning, NoNeuralDataError, ShapeError
 from neurodata.field_theory import (
     CorticalFieldModel,
+    GaussianPointSpread,
     field_samples,
     plot_dispersion,
     plot_spectrum,
@@ -50,7 +51,8 @@ def test_generator_recording_is_valid_and_round_trips(ecog, tmp_path):
 def test_sample_field_is_the_seeded_generator():
     rec = load_sample("sample_field", lazy=False)
     ref = make_field_recording((6, 6), (48, 48), duration=10.0, dt=2e-3, sensor_noise=2e-5,
-                               dtype=np.float32, random_state=0)
+                               observation=GaussianPointSpread(width=0.4), dtype=np.float32,
+                               random_state=0)
     np.testing.assert_array_equal(rec.ecog.values, ref.ecog.values)
     np.testing.assert_array_equal(rec.electrode_x.values, ref.electrode_x.values)
     assert field_samples(rec).positions.shape == (36, 2)
