@@ -15,6 +15,8 @@ __all__ = [
     "NeurodataWarning",
     "NoNeuralDataError",
     "NotFittedError",
+    "OutputExistsError",
+    "RemoteError",
     "ShapeError",
     "UnstableDynamicsError",
 ]
@@ -41,6 +43,15 @@ class FileFormatError(NeurodataError, OSError):
     """A file is missing, unreadable, truncated, or not in the expected format."""
 
 
+class RemoteError(NeurodataError, OSError):
+    """A remote file or store could not be read: not found, refused, or timed out after retries.
+
+    ``status`` is the HTTP status when the server answered with an error (404, ...), else None.
+    """
+
+    status: int | None = None
+
+
 class NoNeuralDataError(NeurodataError, ValueError):
     """A file or recording holds none of the neural data an operation needs."""
 
@@ -55,6 +66,10 @@ class NotFittedError(NeurodataError, ValueError, AttributeError):
     Like scikit-learn's ``NotFittedError``, it is also a ``ValueError`` and an
     ``AttributeError``, so code written for scikit-learn estimators catches it.
     """
+
+
+class OutputExistsError(NeurodataError, FileExistsError):
+    """An output file exists and replacing it was not asked for (pass ``overwrite=True``)."""
 
 
 class UnstableDynamicsError(NeurodataError, ValueError):
