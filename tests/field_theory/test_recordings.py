@@ -80,6 +80,23 @@ def test_fit_from_nwb_recovers_the_field_as_well_as_the_array_path(ecog, tmp_pat
     assert from_file.score(nd.open_nwb(path)) == pytest.approx(from_array.score(da), rel=1e-12)
 
 
+def test_cross_spectrum_fit_from_nwb_equals_the_array_path(ecog, tmp_path):
+    path = nd.save_nwb(ecog, tmp_path / "ecog.nwb")
+    from_file = CorticalFieldModel(fmax=40.0).fit(nd.open_nwb(path), variable="ecog")
+    pos = field_samples(ecog).positions
+    da = xr.DataArray(ecog.ecog.values, dims=("time", "channel"),
+                      coords={"time": ecog.time_ecog.values, "channel_x": ("channel", pos[:, 0]),
+                              "channel_y": ("channel", pos[:, 1])})
+    from_array = CorticalFieldModel(fmax=40.0).fit(da)
+    assert from_file.method_ == from_array.method_ == "cross_spectrum"
+    np.testing.assert_array_equal(list(from_file.params_.asdict().values()),
+                                  list(from_array.params_.asdict().values()))
+    np.testing.assert_array_equal(list(from_file.stderr_.values()),
+                                  list(from_array.stderr_.values()))
+    assert from_file.c_ == pytest.approx(TRUE["c"], rel=0.05)
+    assert from_file.m_ == pytest.approx(TRUE["m"], rel=0.15)
+
+
 def test_history_records_the_optimiser_and_the_dataset_is_complete(ecog):
     model = _model().fit(ecog)
     h = model.history_
