@@ -125,9 +125,10 @@ def equipartition():
     p = fit_field(sheet)
     print(f"fit_field on this sheet: m {p.m / m - 1:+.2%}, c {p.c / c - 1:+.3%}, "
           f"gamma {p.gamma / g - 1:+.2%}")
-    rec = make_field_recording(12, (16, 16), m=m, c=c, gamma=g, duration=30.0, dt=1 / fs,
-                               sensor_noise=2e-5, random_state=3)
-    q = fit_field_spectrum(measure_spectrum(rec, nperseg=1000), shape=(16, 16), floor=True)
+    rec = make_field_recording(12, (16, 16), m=m, c=c, gamma=g, spacing=1.0, duration=30.0,
+                               dt=1 / fs, sensor_noise=2e-5, random_state=3)
+    q = fit_field_spectrum(measure_spectrum(rec, nperseg=1000), shape=(16, 16), spacing=1.0,
+                           floor=True)
     print(f"fit_field_spectrum on 12 channels + sensor noise: m {q.m / m - 1:+.2%}, "
           f"c {q.c / c - 1:+.3%}, gamma {q.gamma / g - 1:+.2%}, sigma {q.noise - 1:+.2%}")
 

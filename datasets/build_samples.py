@@ -16,11 +16,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import numpy as np  # noqa: E402
+
 from neurodata.datasets import (  # noqa: E402
     make_calcium_imaging,
     make_connectome_recordings,
+    make_field_recording,
     make_poisson_population,
 )
+from neurodata.field_theory import GaussianPointSpread  # noqa: E402
 from neurodata.io import save_nwb  # noqa: E402
 from neurodata.io._h5 import file_sha256  # noqa: E402
 
@@ -45,6 +49,17 @@ SAMPLES = {
         "neurodata.datasets.make_connectome_recordings(n_neurons=30, n_time=800, n_animals=4, "
         "random_state=0)",
     ),
+    "sample_field": (
+        lambda: make_field_recording((6, 6), (48, 48), duration=10.0, dt=2e-3, sensor_noise=2e-5,
+                                     observation=GaussianPointSpread(width=0.4),
+                                     dtype=np.float32, random_state=0),
+        "ECoG-like 6 x 6 electrode grid (1 mm pitch, positions in the electrodes table, "
+        "Gaussian point spread of 0.4 mm) over a simulated cortical field (m = 2 pi 8 /s, "
+        "c = 200 mm/s, gamma = 40 /s; 48 x 48 lattice, spacing 0.5 mm), 10 s at 500 Hz",
+        "neurodata.datasets.make_field_recording((6, 6), (48, 48), duration=10.0, dt=2e-3, "
+        "sensor_noise=2e-5, observation=GaussianPointSpread(width=0.4), dtype=np.float32, "
+        "random_state=0)",
+    ),
 }
 
 
@@ -55,7 +70,14 @@ def _file_entry(path: Path) -> dict:
 def main(names: list[str]) -> None:
     DATA.mkdir(parents=True, exist_ok=True)
     old = DATA / "registry.json"
-    registry: dict = json.loads(old.read_text()) if names and old.exists() else {"samples": {}}
+    unknown = set(names) - set(SAMPLES)
+    if unknown:
+        raise SystemExit(f"unknown samples {sorted(unknown)}; known: {sorted(SAMPLES)}")
+    # The registry also lists the reference recordings: only sample entries are rebuilt.
+    registry: dict = json.loads(old.read_text()) if old.exists() else {}
+    if not names:
+        registry["samples"] = {}
+    registry.setdefault("samples", {})
     for name, (make, description, source) in SAMPLES.items():
         if names and name not in names:
             continue

@@ -62,7 +62,8 @@ def open_folder(path: str | os.PathLike, pattern: str = "*.nwb", *, recursive: b
     Examples
     --------
     >>> from neurodata.datasets import sample_path
-    >>> sorted(open_folder(sample_path().parent))
+    >>> recs = open_folder(sample_path().parent)
+    >>> [name for name in sorted(recs) if name in ("sample_imaging.nwb", "sample_session.nwb")]
     ['sample_imaging.nwb', 'sample_session.nwb']
     """
     if on_error not in ("raise", "skip"):

@@ -39,7 +39,7 @@ def expand_inputs(inputs: str | os.PathLike | Iterable[str | os.PathLike]) -> li
     Examples
     --------
     >>> from neurodata.datasets import sample_path
-    >>> [Path(p).name for p in expand_inputs(str(sample_path().parent / "sample_*.nwb"))]
+    >>> [Path(p).name for p in expand_inputs(str(sample_path().parent / "sample_[is]*.nwb"))]
     ['sample_imaging.nwb', 'sample_session.nwb']
     """
     items = [inputs] if isinstance(inputs, (str, os.PathLike)) else list(inputs)

@@ -38,7 +38,7 @@ def list_samples() -> dict[str, str]:
     Examples
     --------
     >>> sorted(list_samples())
-    ['sample_imaging', 'sample_session', 'sample_worms']
+    ['sample_field', 'sample_imaging', 'sample_session', 'sample_worms']
     """
     return {name: entry["description"] for name, entry in _registry()["samples"].items()}
 
@@ -69,7 +69,10 @@ def load_sample(name: str = "sample_session", *,
     ``sample_worms``: four animals' imaging sessions, one file each, with
     named neurons that co-activate in planted groups
     (:func:`make_connectome_recordings`, seed 0), returned as
-    :func:`~neurodata.open_folder` does: ``{file name: recording}``.
+    :func:`~neurodata.open_folder` does: ``{file name: recording}``;
+    ``sample_field``: a 6 x 6 ECoG-like electrode grid over a simulated cortical field
+    with known parameters, electrode positions in the electrodes table
+    (:func:`make_field_recording`, seed 0).  :func:`list_samples` lists them all.
 
     Examples
     --------

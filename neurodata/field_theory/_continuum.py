@@ -26,12 +26,14 @@ the linear oscillator ``m = omega0``, ``c = a sqrt(kappa)``, and the lattice dis
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 import scipy.linalg as sla
 import xarray as xr
 
 from neurodata.errors import UnstableDynamicsError
+from neurodata.field_theory._coupling import kernel_moment
 from neurodata.field_theory._grid import (
     check_boundary,
     check_shape,
@@ -60,6 +62,11 @@ class FieldParameters:
         Wavenumber-dependent damping (length^2/s); zero for cross-couplings.
     noise : float
         Noise intensity ``sigma`` when it was fitted, else NaN.
+    spacing : float
+        Lattice spacing ``a`` the speed refers to (NaN when unknown).
+    c_over_a : float
+        ``c / a``, the speed in lattice spacings per second: what a single-site spectrum
+        identifies.  Filled in from ``c`` and ``spacing`` when both are known.
 
     Examples
     --------
@@ -73,6 +80,12 @@ class FieldParameters:
     gamma: float = 0.0
     eta: float = 0.0
     noise: float = float("nan")
+    spacing: float = float("nan")
+    c_over_a: float = float("nan")
+
+    def __post_init__(self) -> None:
+        if np.isnan(self.c_over_a) and np.isfinite(self.c) and np.isfinite(self.spacing):
+            object.__setattr__(self, "c_over_a", float(self.c / self.spacing))
 
     @property
     def f0(self) -> float:
@@ -94,24 +107,30 @@ class FieldParameters:
         return asdict(self)
 
 
-def _pair(eig: np.ndarray) -> np.ndarray:
-    """The two eigenvalues that make the field: the least-damped oscillatory pair."""
+def _pairs(eig: np.ndarray) -> list[np.ndarray]:
+    """The oscillatory eigenvalue pairs of ``J``, least damped first (both of a 2-state mass)."""
     if eig.size == 2:
-        return eig
+        return [eig]
     osc = np.flatnonzero(eig.imag > 1e-12 * np.abs(eig))
     if osc.size == 0:
         raise UnstableDynamicsError(
             "the linearised mass has no oscillatory (complex) eigenvalue pair, so it has no "
             "Klein-Gordon field; choose parameters with a stable focus."
         )
-    i = osc[np.argmax(eig.real[osc])]
-    return np.array([eig[i], np.conj(eig[i])])
+    osc = osc[np.argsort(-eig.real[osc])]
+    return [np.array([eig[i], np.conj(eig[i])]) for i in osc]
 
 
-def _pair_derivatives(jac: np.ndarray, bmat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The field eigenvalue pair of ``J`` and its derivative along ``J - q B`` at ``q = 0``."""
+def _pair(eig: np.ndarray) -> np.ndarray:
+    """The two eigenvalues that make the field: the least-damped oscillatory pair."""
+    return _pairs(eig)[0]
+
+
+def _pair_derivatives(jac: np.ndarray, bmat: np.ndarray, pair: np.ndarray | None = None
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """An eigenvalue pair of ``J`` and its derivative along ``J - q B`` at ``q = 0``."""
     w, vl, vr = sla.eig(jac, left=True, right=True)
-    pair = _pair(w)
+    pair = _pair(w) if pair is None else pair
     ds = np.empty(2, dtype=complex)
     for n, s in enumerate(pair):
         i = int(np.argmin(np.abs(w - s)))
@@ -120,46 +139,12 @@ def _pair_derivatives(jac: np.ndarray, bmat: np.ndarray) -> tuple[np.ndarray, np
     return pair, ds
 
 
-def continuum_limit(mass: NeuralMass, coupling: float, spacing: float = 1.0) -> FieldParameters:
-    """The Klein-Gordon field that a lattice of ``mass`` becomes as ``k a -> 0``.
-
-    Parameters
-    ----------
-    mass : NeuralMass
-        Linearised about its stable fixed point (see :func:`linearise`).
-    coupling : float
-        ``kappa``, the nearest-neighbour gain of the lattice.
-    spacing : float
-        Lattice spacing ``a``.
-
-    Returns
-    -------
-    FieldParameters
-        ``m^2 = s_1 s_2``, ``gamma = -(s_1 + s_2)`` from the field pair of ``J``, and
-        ``c^2 = a^2 d(s_1 s_2)/d mu``, ``eta = -a^2 d(s_1 + s_2)/d mu`` from first-order
-        perturbation of ``J - kappa a^2 mu B`` (exact for two-state masses).
-
-    Raises
-    ------
-    UnstableDynamicsError
-        If the mass has no stable fixed point, or the coupling makes ``c^2 <= 0`` (an
-        anti-diffusive lattice, whose short waves grow) or ``gamma + eta mu < 0``.
-
-    Examples
-    --------
-    >>> from neurodata.field_theory import LinearOscillator
-    >>> p = continuum_limit(LinearOscillator(omega0=10.0, gamma=1.0), coupling=4.0, spacing=0.5)
-    >>> round(p.m, 12), round(p.c, 12), round(p.gamma, 12)
-    (10.0, 1.0, 1.0)
-    """
-    a = check_spacing(spacing)
-    lin = linearise(mass)
-    pair, ds = _pair_derivatives(lin.jacobian, float(coupling) * lin.coupling)
+def _field_from_pair(pair, ds, scale: float, a: float, coupling: float, name: str
+                     ) -> FieldParameters:
     m2 = float(np.real(pair[0] * pair[1]))
     gamma = float(-np.real(pair.sum()))
-    c2 = float(np.real(ds[0] * pair[1] + pair[0] * ds[1])) * a**2
-    eta = float(-np.real(ds.sum())) * a**2
-    name = type(mass).__name__
+    c2 = float(np.real(ds[0] * pair[1] + pair[0] * ds[1])) * scale
+    eta = float(-np.real(ds.sum())) * scale
     if c2 <= 0:
         raise UnstableDynamicsError(
             f"with coupling {coupling} the {name} lattice is anti-diffusive (c^2 = {c2:.4g} <= 0): "
@@ -171,17 +156,103 @@ def continuum_limit(mass: NeuralMass, coupling: float, spacing: float = 1.0) -> 
             f"with coupling {coupling} the {name} lattice damps short waves negatively "
             f"(gamma + eta mu < 0 for the shortest waves); reduce the coupling."
         )
-    return FieldParameters(m=float(np.sqrt(m2)), c=float(np.sqrt(c2)), gamma=gamma, eta=eta)
+    return FieldParameters(m=float(np.sqrt(m2)), c=float(np.sqrt(c2)), gamma=gamma, eta=eta,
+                           spacing=a)
 
 
-def coupled_field_operators(mass: NeuralMass, coupling: float, spacing: float = 1.0):
+def continuum_limit(mass: NeuralMass, coupling: float, spacing: float = 1.0, *,
+                    kernel: Any = None, pathway: Any = None) -> FieldParameters:
+    """The Klein-Gordon field that a lattice of ``mass`` becomes as ``k a -> 0``.
+
+    Parameters
+    ----------
+    mass : NeuralMass
+        Linearised about its stable fixed point (see :func:`linearise`).
+    coupling : float
+        ``kappa``, the gain of every coupled pair of sites.
+    spacing : float
+        Lattice spacing ``a``.
+    kernel : None, "lattice" or DiscKernel
+        The coupled neighbours; its second moment ``M2`` (1 for nearest neighbours) scales
+        ``c^2`` and ``eta``.
+    pathway : None, str or (source, target)
+        Which state drives which (default: the mass's own; see :meth:`NeuralMass.pathway`).
+
+    Returns
+    -------
+    FieldParameters
+        ``m^2 = s_1 s_2``, ``gamma = -(s_1 + s_2)`` from the field pair of ``J``, and
+        ``c^2 = kappa M2 a^2 d(s_1 s_2)/dq``, ``eta = -kappa M2 a^2 d(s_1 + s_2)/dq`` from
+        first-order perturbation of ``J - q B`` (exact for two-state masses).
+
+    Raises
+    ------
+    UnstableDynamicsError
+        If the mass has no stable fixed point, or the coupling makes ``c^2 <= 0`` (an
+        anti-diffusive lattice, whose short waves grow) or ``gamma + eta mu < 0``.
+
+    Examples
+    --------
+    >>> from neurodata.field_theory import LinearOscillator, WilsonCowan
+    >>> p = continuum_limit(LinearOscillator(omega0=10.0, gamma=1.0), coupling=4.0, spacing=0.5)
+    >>> round(p.m, 12), round(p.c, 12), round(p.gamma, 12)
+    (10.0, 1.0, 1.0)
+    >>> p = continuum_limit(WilsonCowan(), 150.0, pathway="E->E")  # damping grows with k
+    >>> round(p.eta, 6)
+    150.0
+    """
+    a = check_spacing(spacing)
+    lin = linearise(mass)
+    p, ds = _pair_derivatives(lin.jacobian, float(coupling) * mass.coupling_matrix(pathway))
+    return _field_from_pair(p, ds, a**2 * kernel_moment(kernel), a, coupling, type(mass).__name__)
+
+
+def continuum_limits(mass: NeuralMass, coupling: float, spacing: float = 1.0, *,
+                     kernel: Any = None, pathway: Any = None) -> list[FieldParameters]:
+    """One Klein-Gordon field per oscillatory eigenvalue pair of the mass, least damped first.
+
+    A mass with several oscillatory pairs (several E-I bilayers, a canonical microcircuit,
+    Jansen-Rit) carries one field per pair: the components of a vector field, each with
+    its own mass gap (a rhythm) and speed.  Each is the first-order perturbation of its
+    pair (see :func:`continuum_limit`).  A pair that the coupling leaves anti-diffusive
+    (``c^2 <= 0``: no Klein-Gordon field for it under this pathway) gets ``c = NaN``; only
+    the least-damped pair must be a field.
+
+    Examples
+    --------
+    >>> from neurodata.field_theory import EIBilayers
+    >>> fields = continuum_limits(EIBilayers(), 150.0)
+    >>> len(fields), fields[0].f0 < fields[1].f0
+    (2, True)
+    """
+    a = check_spacing(spacing)
+    lin = linearise(mass)
+    bmat = float(coupling) * mass.coupling_matrix(pathway)
+    scale = a**2 * kernel_moment(kernel)
+    name = type(mass).__name__
+    out = []
+    for i, pair in enumerate(_pairs(lin.eigenvalues)):
+        p, ds = _pair_derivatives(lin.jacobian, bmat, pair)
+        try:
+            out.append(_field_from_pair(p, ds, scale, a, coupling, name))
+        except UnstableDynamicsError:
+            if i == 0:
+                raise
+            out.append(FieldParameters(m=float(np.sqrt(np.real(p[0] * p[1]))), c=float("nan"),
+                                       gamma=float(-np.real(p.sum())),
+                                       eta=float(-np.real(ds.sum())) * scale, spacing=a))
+    return out
+
+
+def coupled_field_operators(mass: NeuralMass, coupling: float, spacing: float = 1.0, *,
+                            kernel: Any = None, pathway: Any = None):
     """The coupled first-order field equations ``dx/dt = J x + D lap x`` of the continuum limit.
 
     ``x`` is the deviation of all the mass's states from the fixed point, ``J`` the mass's
-    Jacobian and ``D = kappa a^2 B`` the diffusion matrix of the coupling.  For a two-state
-    mass, eliminating one state (Cayley-Hamilton) leaves the damped Klein-Gordon equation
-    of :func:`continuum_limit` for each component: the E and I populations are two real
-    Klein-Gordon fields coupled through their first derivatives.
+    Jacobian and ``D = kappa M2 a^2 B`` the diffusion matrix of the coupling.  For a
+    two-state mass, eliminating one state (Cayley-Hamilton) leaves the damped Klein-Gordon
+    equation of :func:`continuum_limit` for each component: the E and I populations are
+    two real Klein-Gordon fields coupled through their first derivatives.
 
     Returns
     -------
@@ -198,7 +269,8 @@ def coupled_field_operators(mass: NeuralMass, coupling: float, spacing: float = 
     """
     a = check_spacing(spacing)
     lin = linearise(mass)
-    return lin.jacobian, float(coupling) * a**2 * lin.coupling
+    return lin.jacobian, float(coupling) * a**2 * kernel_moment(kernel) * \
+        mass.coupling_matrix(pathway)
 
 
 def lattice_eigenvalues(
@@ -207,14 +279,21 @@ def lattice_eigenvalues(
     coupling: float,
     spacing: float = 1.0,
     boundary: str = "periodic",
+    *,
+    kernel: Any = None,
+    pathway: Any = None,
 ) -> xr.DataArray:
     """Eigenvalues of the linearised lattice, one small system per lattice eigenmode.
+
+    Mode ``k`` obeys ``dx_k/dt = (J - kappa sigma_k B) x_k`` with ``sigma_k`` the kernel's
+    symbol (``a^2 mu_k`` for nearest neighbours).
 
     Returns
     -------
     xarray.DataArray
         Complex, dims ``(kx, ky, branch)``, sorted by decreasing real then imaginary part
-        within each mode; coordinates ``kx``, ``ky`` and ``mu`` (``mu_k``, see :mod:`._grid`).
+        within each mode; coordinates ``kx``, ``ky`` and ``mu`` (``mu_k``, the normalised
+        kernel Laplacian's eigenvalues, see :mod:`._grid`).
 
     Examples
     --------
@@ -227,8 +306,10 @@ def lattice_eigenvalues(
     a = check_spacing(spacing)
     boundary = check_boundary(boundary)
     lin = linearise(mass)
-    mu = laplacian_eigenvalues(shape, a, boundary)
-    mats = lin.jacobian[None, None] - (float(coupling) * a**2 * mu)[..., None, None] * lin.coupling
+    mu = laplacian_eigenvalues(shape, a, boundary, kernel or "lattice")
+    sigma = mu * a**2 * kernel_moment(kernel)
+    mats = lin.jacobian[None, None] - (float(coupling) * sigma)[..., None, None] * \
+        mass.coupling_matrix(pathway)
     eig = np.linalg.eigvals(mats)
     order = np.lexsort((-eig.imag, -eig.real), axis=-1)
     eig = np.take_along_axis(eig, order, axis=-1)

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from neurodata._utils import sampling_step
 from neurodata.errors import NeurodataError, ShapeError
 from neurodata.field_theory._continuum import FieldParameters
 from neurodata.field_theory._grid import (
@@ -131,7 +132,7 @@ def estimate_mode_dispersion(
     boundary = check_boundary(boundary or da.attrs.get("boundary", "periodic"))
     a = spacing_from_coords(da, spacing)
     t = np.asarray(da.time.values, dtype=float)
-    dt = float(np.median(np.diff(t)))
+    dt = sampling_step(t, name="the sheet's samples")
     values = np.asarray(da.values, dtype=float)
     values = values - values.mean(axis=0)
     modes = to_modes(values, boundary).reshape(t.size, -1)
@@ -160,6 +161,60 @@ def estimate_mode_dispersion(
     )
 
 
+def _irls(mu, w2, max_iter: int) -> tuple[float, float, list[dict]]:
+    """``omega_k^2 = m^2 + c^2 mu_k`` by least squares with relative weights ``1 / model^2``.
+
+    The first pass weighs by the measured ``omega_k^2`` (``1 / omega_k^2``); each further
+    pass by the model's prediction, which removes the bias of weights taken from noisy
+    measurements.  One record per pass: the weighted cost.
+    """
+    design = np.stack([np.ones_like(mu), mu], axis=1)
+    scale = w2
+    history = []
+    coef = np.zeros(2)
+    for _ in range(max(1, int(max_iter))):
+        sw = 1.0 / scale
+        new, *_ = np.linalg.lstsq(design * sw[:, None], w2 * sw, rcond=None)
+        resid = (w2 - design @ new) * sw
+        history.append({"cost": 0.5 * float(resid @ resid)})
+        done = np.allclose(new, coef, rtol=1e-10, atol=0.0)
+        coef = new
+        pred = design @ coef
+        if done or np.any(pred <= 0):
+            break
+        scale = pred
+    return float(coef[0]), float(coef[1]), history
+
+
+def modes_fit(sheet: Any, *, spacing: float | None = None, boundary: str | None = None,
+              laplacian: str = "lattice", variable: str | None = None, fit_eta: bool = False,
+              max_iter: int = 20) -> tuple[FieldParameters, xr.Dataset, list[dict]]:
+    """:func:`fit_field` plus the per-mode estimates and the fit history."""
+    modes = estimate_mode_dispersion(sheet, spacing=spacing, boundary=boundary,
+                                     laplacian=laplacian, variable=variable)
+    ok = modes.valid.values
+    if ok.sum() < 3:
+        raise NeurodataError("fewer than 3 eigenmodes could be measured; record longer or "
+                             "sample faster.")
+    mu, w2, g = modes.mu.values[ok], modes.omega2.values[ok], modes.gamma.values[ok]
+    m2, c2, history = _irls(mu, w2, max_iter)
+    eta = 0.0
+    if fit_eta:
+        (gamma, eta), *_ = np.linalg.lstsq(np.stack([np.ones_like(mu), mu], axis=1), g, rcond=None)
+    else:
+        gamma = float(np.mean(g))
+    if m2 < 0 or c2 <= 0:
+        raise NeurodataError(f"the measured dispersion is not Klein-Gordon (m^2={m2:.4g}, "
+                             f"c^2={c2:.4g}); is the sheet noise-driven and linear?")
+    # equipartition: each mode holds <|phi_k|^2> = sigma^2 / (2 gamma_k omega_k^2)
+    g_model = gamma + eta * mu
+    sigma2 = float(np.mean(2 * g_model * (m2 + c2 * mu) * modes.variance.values[ok]))
+    params = FieldParameters(m=float(np.sqrt(m2)), c=float(np.sqrt(c2)), gamma=float(gamma),
+                             eta=float(eta), noise=float(np.sqrt(sigma2)),
+                             spacing=float(modes.attrs["spacing"]))
+    return params, modes, history
+
+
 def fit_field(
     sheet: Any,
     *,
@@ -169,7 +224,12 @@ def fit_field(
     variable: str | None = None,
     fit_eta: bool = False,
 ) -> FieldParameters:
-    """Fit ``m``, ``c`` and ``gamma`` of the Klein-Gordon field to a sheet ``(time, x, y)``.
+    """Fit ``m``, ``c``, ``gamma`` and ``sigma`` of the Klein-Gordon field to a sheet ``(time, x, y)``.
+
+    ``omega_k^2 = m^2 + c^2 mu_k`` is fitted to the modes' estimates by iteratively
+    reweighted least squares (relative errors), ``gamma`` is the mean of the modes' damping
+    rates (or ``gamma + eta mu_k`` by least squares), and ``sigma`` follows from
+    equipartition, ``<|phi_k|^2> = sigma^2 / (2 gamma_k omega_k^2)``, averaged over modes.
 
     Parameters
     ----------
@@ -188,29 +248,11 @@ def fit_field(
     --------
     >>> from neurodata.datasets import make_cortical_sheet
     >>> sheet = make_cortical_sheet(shape=(12, 12), m=60.0, c=10.0, gamma=8.0, spacing=1.0,
-    ...                             duration=20.0, random_state=1)
+    ...                             noise=2.0, duration=20.0, random_state=1)
     >>> p = fit_field(sheet)
-    >>> bool(abs(p.m / 60 - 1) < 0.05 and abs(p.c / 10 - 1) < 0.05)
+    >>> bool(abs(p.m / 60 - 1) < 0.05 and abs(p.c / 10 - 1) < 0.05 and abs(p.noise / 2 - 1) < 0.05)
     True
     """
-    modes = estimate_mode_dispersion(sheet, spacing=spacing, boundary=boundary,
-                                     laplacian=laplacian, variable=variable)
-    ok = modes.valid.values
-    if ok.sum() < 3:
-        raise NeurodataError("fewer than 3 eigenmodes could be measured; record longer or "
-                             "sample faster.")
-    mu, w2, g = modes.mu.values[ok], modes.omega2.values[ok], modes.gamma.values[ok]
-    wts = 1.0 / w2
-    design = np.stack([np.ones_like(mu), mu], axis=1)
-    sw = np.sqrt(wts)[:, None]
-    (m2, c2), *_ = np.linalg.lstsq(design * sw, w2 * sw[:, 0], rcond=None)
-    eta = 0.0
-    if fit_eta:
-        (gamma, eta), *_ = np.linalg.lstsq(design, g, rcond=None)
-    else:
-        gamma = float(np.mean(g))
-    if m2 < 0 or c2 <= 0:
-        raise NeurodataError(f"the measured dispersion is not Klein-Gordon (m^2={m2:.4g}, "
-                             f"c^2={c2:.4g}); is the sheet noise-driven and linear?")
-    return FieldParameters(m=float(np.sqrt(m2)), c=float(np.sqrt(c2)), gamma=float(gamma),
-                           eta=float(eta))
+    params, _, _ = modes_fit(sheet, spacing=spacing, boundary=boundary, laplacian=laplacian,
+                             variable=variable, fit_eta=fit_eta)
+    return params

@@ -7,9 +7,12 @@ intensity ``sigma`` enters as a factor ``sigma^2`` and is profiled out in closed
 
 What a single-site spectrum can tell: ``m`` sets the mass gap (the rise of ``f P(f)`` at
 ``f0``), ``gamma`` its sharpness, and the ratio ``sigma^2 / (c^2 gamma)`` the level of the
-1/f band.  ``c`` is identified by the high-frequency cutoff of the lattice (the shortest
-waves, ``f_max = sqrt(m^2 + c^2 max mu) / 2 pi``), so the signal must be sampled above
-``2 f_max`` for ``c`` to be recovered; otherwise only ``sigma / c`` is.
+1/f band.  The speed enters only as ``c / a`` (speed in lattice spacings per second),
+identified by the high-frequency cutoff of the lattice (the shortest waves,
+``f_max = sqrt(m^2 + c^2 max mu) / 2 pi``): the signal must be sampled above ``2 f_max``,
+and ``c`` itself needs the spacing ``a`` (otherwise only ``c / a`` is reported).  A
+single-site spectrum of a field without a lattice (a real cortex) does not identify the
+speed at all; the cross-spectra of an electrode array do (:mod:`._cross_spectrum`).
 """
 
 from __future__ import annotations
@@ -18,11 +21,11 @@ from typing import Any
 
 import numpy as np
 import xarray as xr
-from scipy.optimize import least_squares
 
 from neurodata.errors import NeurodataError
 from neurodata.field_theory._continuum import FieldParameters
 from neurodata.field_theory._grid import check_spacing, laplacian_eigenvalues
+from neurodata.field_theory._optim import least_squares_history
 from neurodata.field_theory._spectra import equipartition_psd
 
 
@@ -77,61 +80,34 @@ def _grid_starts(f, logp, kw, m0, c0, g0, floor, n_best=2):
     return starts
 
 
-def fit_field_spectrum(
-    spectrum: xr.DataArray,
-    *,
-    spacing: float = 1.0,
-    shape: tuple[int, int] | None = None,
-    boundary: str = "periodic",
-    laplacian: str = "lattice",
-    sites: Any = None,
-    fs: float | None = None,
-    fmin: float | None = None,
-    fmax: float | None = None,
-    floor: bool = False,
-) -> FieldParameters:
-    """Fit ``m``, ``c``, ``gamma`` and ``sigma`` to a measured power spectrum.
-
-    Parameters
-    ----------
-    spectrum : DataArray on dim ``frequency``
-        One-sided PSD, e.g. from :func:`measure_spectrum` (its ``fs`` attr is used).
-    spacing, shape, boundary, laplacian, sites
-        The lattice the signal comes from (see :func:`equipartition_spectrum`); with
-        ``shape=None`` the continuum closed form is fitted.
-    fs : float or None
-        Sampling rate (default ``spectrum.attrs["fs"]``); used for the exact sampled model.
-    fmin, fmax : float or None
-        Band of the fit (default: from the second bin to 0.9 of Nyquist).
-    floor : bool
-        Also fit an additive white-noise floor.
-
-    Returns
-    -------
-    FieldParameters
-        With ``noise`` (``sigma``) filled in.
-
-    Examples
-    --------
-    >>> from neurodata.field_theory import equipartition_spectrum
-    >>> f = np.linspace(1, 500, 500)
-    >>> true = equipartition_spectrum(f, m=60.0, c=20.0, gamma=6.0, noise=2.0, shape=(16, 16),
-    ...                               fs=1000.0)
-    >>> p = fit_field_spectrum(true.assign_attrs(fs=1000.0), shape=(16, 16))
-    >>> round(p.m, 3), round(p.c, 3), round(p.gamma, 3), round(p.noise, 3)
-    (60.0, 20.0, 6.0, 2.0)
-    """
-    a = check_spacing(spacing)
-    fs = fs if fs is not None else spectrum.attrs.get("fs")
+def _band(spectrum, fs, fmin, fmax):
     f = np.asarray(spectrum["frequency"].values, dtype=float)
     p = np.asarray(spectrum.values, dtype=float)
     hi = 0.9 * (fs / 2 if fs else f.max())
     sel = (f >= (fmin if fmin is not None else f[1])) & (f <= (fmax if fmax is not None else hi))
     sel &= p > 0
     if sel.sum() < 8:
-        raise NeurodataError("fewer than 8 positive spectral bins in the fit band.")
-    f, p = f[sel], p[sel]
-    kw = dict(spacing=a, shape=shape, boundary=boundary, fs=fs if shape is not None else None)
+        raise NeurodataError("fewer than 8 positive spectral bins in the fit band; widen fmin/fmax "
+                             "or record longer.")
+    return f[sel], p[sel]
+
+
+def spectrum_fit(spectrum: xr.DataArray, *, spacing: float | None = None,
+                 shape: tuple[int, int] | None = None, boundary: str = "periodic",
+                 laplacian: str = "lattice", sites: Any = None, fs: float | None = None,
+                 fmin: float | None = None, fmax: float | None = None, floor: bool = False,
+                 max_iter: int = 100, observation: Any = None) -> tuple[FieldParameters, dict]:
+    """:func:`fit_field_spectrum` and what the estimator needs: history, Jacobian, band.
+
+    Returns ``(params, info)``; ``info`` holds ``history`` (records of the best start),
+    ``theta`` (log parameters), ``jac``, ``residuals``, ``names``, ``floor_level``,
+    ``frequency`` (the fitted band).
+    """
+    a = 1.0 if spacing is None else check_spacing(spacing)
+    fs = fs if fs is not None else spectrum.attrs.get("fs")
+    f, p = _band(spectrum, fs, fmin, fmax)
+    kw = dict(spacing=a, shape=shape, boundary=boundary, fs=fs if shape is not None else None,
+              observation=observation)
     if shape is not None:
         kw.update(laplacian=laplacian, sites=sites)
     mu_max = (float(laplacian_eigenvalues(shape, a, boundary, laplacian).max())
@@ -143,16 +119,89 @@ def fit_field_spectrum(
     if floor:
         lower += [np.log(p.min() * 1e-6), -np.inf]
         upper += [np.log(p.max()), np.inf]
-    starts = _grid_starts(f, logp, kw, m0, c0, g0, floor)
     best = None
-    for theta in starts:
-        res = least_squares(_residuals, np.clip(theta, lower, upper), bounds=(lower, upper),
-                            args=(f, logp, kw, floor), method="trf", max_nfev=100 * len(theta))
+    for i, theta in enumerate(_grid_starts(f, logp, kw, m0, c0, g0, floor)):
+        res = least_squares_history(lambda th: _residuals(th, f, logp, kw, floor), theta,
+                                    lower=lower, upper=upper, max_iter=max_iter, start=i)
         if np.all(np.isfinite(res.fun)) and (best is None or res.cost < best.cost):
             best = res
     if best is None:
         raise NeurodataError("the spectrum fit did not converge from any start; check the band.")
     m, c, gamma = np.exp(best.x[:3])
-    base, _ = _model(best.x, f, kw, floor)
+    base, fl = _model(best.x, f, kw, floor)
     sigma2 = np.exp(best.x[4]) if floor else np.exp(np.mean(logp - np.log(base)))
-    return FieldParameters(m=float(m), c=float(c), gamma=float(gamma), noise=float(np.sqrt(sigma2)))
+    if spacing is None:
+        params = FieldParameters(m=float(m), c=float("nan"), gamma=float(gamma),
+                                 noise=float(np.sqrt(sigma2)), c_over_a=float(c))
+    else:
+        params = FieldParameters(m=float(m), c=float(c), gamma=float(gamma),
+                                 noise=float(np.sqrt(sigma2)), spacing=a)
+    info = {"history": best.history, "theta": best.x, "jac": best.jac, "residuals": best.fun,
+            "names": ["m", "c", "gamma", "floor", "noise2"][: best.x.size],
+            "floor_level": float(fl), "frequency": f}
+    return params, info
+
+
+def fit_field_spectrum(
+    spectrum: xr.DataArray,
+    *,
+    spacing: float | None = None,
+    shape: tuple[int, int] | None = None,
+    boundary: str = "periodic",
+    laplacian: str = "lattice",
+    sites: Any = None,
+    fs: float | None = None,
+    fmin: float | None = None,
+    fmax: float | None = None,
+    floor: bool = False,
+    max_iter: int = 100,
+) -> FieldParameters:
+    """Fit ``m``, ``c``, ``gamma`` and ``sigma`` to a measured power spectrum.
+
+    A single-site (or site-averaged) spectrum depends on the speed only through ``c / a``,
+    the speed in lattice spacings per second: ``c^2 mu_k = (c/a)^2 (a^2 mu_k)`` with
+    ``a^2 mu_k`` dimensionless.  Without ``spacing`` the fit therefore reports
+    ``c_over_a`` and leaves ``c`` NaN; give the lattice spacing to get ``c``.  To identify
+    ``c`` from a recording without a lattice, fit the cross-spectra of an electrode array
+    against the distances between its electrodes.
+
+    Parameters
+    ----------
+    spectrum : DataArray on dim ``frequency``
+        One-sided PSD, e.g. from :func:`measure_spectrum` (its ``fs`` attr is used).
+    spacing : float or None
+        Lattice spacing ``a``; None: report ``c / a`` only.
+    shape, boundary, laplacian, sites
+        The lattice the signal comes from (see :func:`equipartition_spectrum`); with
+        ``shape=None`` the continuum closed form is fitted.
+    fs : float or None
+        Sampling rate (default ``spectrum.attrs["fs"]``); used for the exact sampled model.
+    fmin, fmax : float or None
+        Band of the fit (default: from the second bin to 0.9 of Nyquist).
+    floor : bool
+        Also fit an additive white-noise floor.
+    max_iter : int
+        Most trial steps of the optimiser from each start.
+
+    Returns
+    -------
+    FieldParameters
+        With ``noise`` (``sigma``) and ``c_over_a`` filled in (``c`` NaN without spacing).
+
+    Examples
+    --------
+    >>> from neurodata.field_theory import equipartition_spectrum
+    >>> f = np.linspace(1, 500, 500)
+    >>> true = equipartition_spectrum(f, m=60.0, c=20.0, gamma=6.0, noise=2.0, shape=(16, 16),
+    ...                               fs=1000.0).assign_attrs(fs=1000.0)
+    >>> p = fit_field_spectrum(true, shape=(16, 16), spacing=1.0)
+    >>> round(p.m, 3), round(p.c, 3), round(p.gamma, 3), round(p.noise, 3)
+    (60.0, 20.0, 6.0, 2.0)
+    >>> p = fit_field_spectrum(true, shape=(16, 16))  # no spacing: only c / a
+    >>> p.c, round(p.c_over_a, 3)
+    (nan, 20.0)
+    """
+    params, _ = spectrum_fit(spectrum, spacing=spacing, shape=shape, boundary=boundary,
+                             laplacian=laplacian, sites=sites, fs=fs, fmin=fmin, fmax=fmax,
+                             floor=floor, max_iter=max_iter)
+    return params

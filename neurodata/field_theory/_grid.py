@@ -25,6 +25,7 @@ sin^2(k_y a / 2)]`` and the wavenumbers are ``k = 2 pi n / (N a)``, ``pi n / ((N
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -33,6 +34,7 @@ import scipy.fft as sfft
 import xarray as xr
 
 from neurodata.errors import NeurodataError, ShapeError
+from neurodata.field_theory._coupling import DiscKernel, kernel_symbol
 
 BOUNDARIES = ("periodic", "dirichlet", "neumann")
 #: Integer codes used by the numba kernels.
@@ -144,12 +146,14 @@ def wavenumbers(n: int, spacing: float, boundary: str) -> np.ndarray:
 
 
 def laplacian_eigenvalues(
-    shape: tuple[int, int], spacing: float, boundary: str, laplacian: str = "lattice"
+    shape: tuple[int, int], spacing: float, boundary: str, laplacian: Any = "lattice"
 ) -> np.ndarray:
     """``mu_k`` on the ``(kx, ky)`` grid: ``-mu_k`` are the eigenvalues of the Laplacian.
 
     ``laplacian="lattice"`` gives the five-point stencil's ``(4/a^2) sum sin^2(k a/2)``,
-    ``"spectral"`` the continuum ``|k|^2``.
+    ``"spectral"`` the continuum ``|k|^2``, and a coupling kernel (:class:`DiscKernel`) its
+    normalised symbol ``sigma(k) / (a^2 M2)`` (see :mod:`._coupling`), all ``~ |k|^2`` for
+    long waves.
 
     Examples
     --------
@@ -159,11 +163,41 @@ def laplacian_eigenvalues(
     """
     kx = wavenumbers(shape[0], spacing, boundary)[:, None]
     ky = wavenumbers(shape[1], spacing, boundary)[None, :]
-    if laplacian == "lattice":
+    if isinstance(laplacian, str) and laplacian == "lattice":
         return (4.0 / spacing**2) * (np.sin(kx * spacing / 2) ** 2 + np.sin(ky * spacing / 2) ** 2)
-    if laplacian == "spectral":
+    if isinstance(laplacian, str) and laplacian == "spectral":
         return kx**2 + ky**2
-    raise NeurodataError(f"unknown laplacian {laplacian!r}; use 'lattice' or 'spectral'.")
+    if isinstance(laplacian, DiscKernel):
+        return kernel_symbol(kx, ky, spacing, laplacian) / (spacing**2 * laplacian.moment)
+    raise NeurodataError(f"unknown laplacian or coupling kernel {laplacian!r}; use 'lattice' "
+                         f"(nearest neighbours), 'spectral' or DiscKernel(radius).")
+
+
+def kernel_laplacian(u: np.ndarray, boundary: str, kernel: Any) -> np.ndarray:
+    """``sum_j w_j (u_{i + r_j} - u_i)`` over the last two axes (unscaled), any kernel.
+
+    Computed exactly in the eigenbasis of the boundary condition (the field extended
+    periodically, evenly or oddly across the walls); the five-point stencil goes to
+    :func:`lattice_laplacian`.
+
+    Examples
+    --------
+    >>> u = np.zeros((8, 8)); u[4, 4] = 1.0
+    >>> bool(np.allclose(kernel_laplacian(u, "periodic", "lattice"),
+    ...                  lattice_laplacian(u, "periodic")))
+    True
+    """
+    if kernel is None or (isinstance(kernel, str) and kernel == "lattice"):
+        return lattice_laplacian(u, boundary)
+    sym = _symbol_grid(tuple(u.shape[-2:]), boundary, kernel)
+    return from_modes(-sym * to_modes(u, boundary), boundary)
+
+
+@functools.lru_cache(maxsize=16)
+def _symbol_grid(shape: tuple[int, int], boundary: str, kernel: Any) -> np.ndarray:
+    kx = wavenumbers(shape[0], 1.0, boundary)[:, None]
+    ky = wavenumbers(shape[1], 1.0, boundary)[None, :]
+    return kernel_symbol(kx, ky, 1.0, kernel)
 
 
 def lattice_laplacian(u: np.ndarray, boundary: str) -> np.ndarray:

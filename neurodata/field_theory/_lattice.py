@@ -15,24 +15,30 @@ from typing import Any
 
 import numpy as np
 import xarray as xr
-from tqdm.auto import tqdm
 
+from neurodata._utils import check_random_state, progress_bar
 from neurodata.errors import NeurodataError, ShapeError, UnstableDynamicsError
+from neurodata.field_theory._coupling import kernel_moment
+from neurodata.field_theory._forcing import source_function
 from neurodata.field_theory._grid import (
     check_boundary,
     check_shape,
     check_spacing,
+    kernel_laplacian,
     laplacian_eigenvalues,
-    lattice_laplacian,
     sheet_coords,
 )
 from neurodata.field_theory._masses import NeuralMass, linearise
 
 
-def lattice_rhs(mass: NeuralMass, x, coupling: float, boundary: str):
+def lattice_rhs(mass: NeuralMass, x, coupling: float, boundary: str, *, kernel: Any = None,
+                pathway: Any = None):
     """Time derivative of the whole lattice state ``x`` (shape ``(n_states, nx, ny)``).
 
-    Accepts complex states, so that the lattice Jacobian can be taken by complex step.
+    The coupling adds ``kappa sum_j w_j (s_{i+r_j} - s_i)`` to the target state's equation
+    (``pathway``, default the mass's own), summed over the kernel's offsets (``kernel``:
+    nearest neighbours by default, or a :class:`DiscKernel`).  Accepts complex states, so
+    that the lattice Jacobian can be taken by complex step.
 
     Examples
     --------
@@ -44,19 +50,17 @@ def lattice_rhs(mass: NeuralMass, x, coupling: float, boundary: str):
            [ 0.,  1.,  0.]])
     """
     dx = mass.rhs(x)
-    weights = mass.coupling_source
-    if len(weights) == 1:
-        (name, w), = weights.items()
-        src = w * x[mass.state_names.index(name)]
-    else:
-        src = np.tensordot(mass.source_weights(), x, axes=(0, 0))
-    t = mass.state_names.index(mass.coupling_target)
-    dx[t] = dx[t] + coupling * lattice_laplacian(np.ascontiguousarray(src), boundary)
+    bmat = mass.coupling_matrix(pathway)
+    for t in np.flatnonzero(np.any(bmat != 0, axis=1)):
+        w = bmat[t]
+        nz = np.flatnonzero(w)
+        src = w[nz[0]] * x[nz[0]] if nz.size == 1 else np.tensordot(w, x, axes=(0, 0))
+        dx[t] = dx[t] + coupling * kernel_laplacian(np.ascontiguousarray(src), boundary, kernel)
     return dx
 
 
 def lattice_jacobian(mass: NeuralMass, shape, coupling: float, boundary: str = "periodic",
-                     state=None) -> np.ndarray:
+                     state=None, *, kernel: Any = None, pathway: Any = None) -> np.ndarray:
     """The full ``(n_states nx ny)^2`` Jacobian of :func:`lattice_rhs`, exact by complex step.
 
     ``state`` defaults to the homogeneous fixed point.  Meant for small lattices (tests,
@@ -81,16 +85,18 @@ def lattice_jacobian(mass: NeuralMass, shape, coupling: float, boundary: str = "
         xc = base.copy()
         xc[j] += 1j * h
         jac[:, j] = np.imag(lattice_rhs(mass, xc.reshape(mass.n_states, *shape), coupling,
-                                        boundary)).ravel() / h
+                                        boundary, kernel=kernel, pathway=pathway)).ravel() / h
     return jac
 
 
 def _check_step(mass: NeuralMass, shape, coupling: float, spacing: float, boundary: str,
-                dt: float) -> np.ndarray:
+                dt: float, kernel: Any = None, pathway: Any = None) -> np.ndarray:
     """Raise unless the linearised lattice is stable and Heun is stable at this ``dt``."""
     lin = linearise(mass)
-    mu = laplacian_eigenvalues(shape, spacing, boundary) * spacing**2
-    eig = np.linalg.eigvals(lin.jacobian[None, None] - (coupling * mu)[..., None, None] * lin.coupling)
+    sigma = laplacian_eigenvalues(shape, spacing, boundary, kernel or "lattice") * spacing**2 \
+        * kernel_moment(kernel)
+    bmat = mass.coupling_matrix(pathway)
+    eig = np.linalg.eigvals(lin.jacobian[None, None] - (coupling * sigma)[..., None, None] * bmat)
     if np.max(eig.real) > 1e-12 * np.max(np.abs(eig)):
         raise UnstableDynamicsError(
             f"with coupling {coupling} the linearised {type(mass).__name__} lattice has growing "
@@ -157,8 +163,11 @@ def simulate_lattice(
     noise: float = 0.0,
     initial: Any = None,
     record_every: int = 1,
+    kernel: Any = None,
+    pathway: Any = None,
+    source: Any = None,
     random_state: int | np.random.Generator | None = None,
-    progress: bool = True,
+    progress: bool | None = None,
 ) -> xr.Dataset:
     """Simulate a lattice of neural masses.
 
@@ -169,7 +178,10 @@ def simulate_lattice(
     shape : (int, int)
         ``(nx, ny)`` sites, each at least 3.
     coupling : float
-        ``kappa``: gain of the nearest-neighbour term ``kappa sum_j (s_j - s_i)``.
+        ``kappa``: gain of the coupling term ``kappa sum_j w_j (s_j - s_i)`` (per connection).
+        With the default pathway of a Wilson-Cowan mass (``I -> E``) and ``kappa > 0``,
+        more inhibitory activity at the neighbours *raises* a site's excitatory drive:
+        neighbouring inhibition excites (the sign that gives ``c^2 > 0``).
     spacing : float
         Lattice spacing ``a`` (sets the ``x``/``y`` coordinates).
     boundary : {"periodic", "dirichlet", "neumann"}
@@ -181,9 +193,18 @@ def simulate_lattice(
         Initial state; None starts at the homogeneous fixed point.
     record_every : int
         Keep every ``record_every``-th step.
+    kernel : None, "lattice" or DiscKernel
+        Which neighbours are coupled: the four nearest (default) or a disc of set radius.
+    pathway : None, str or (source, target)
+        Which state of the neighbours drives which state (default: the mass's own, e.g.
+        ``"I->E"`` for Wilson-Cowan; ``"E->E"`` couples excitation to excitation).  See
+        :meth:`NeuralMass.pathway`.
+    source : callable, DataArray (time, x, y), array (nx, ny) or None
+        Afferent input added to the equation of ``mass.noise_target`` (see
+        :mod:`._forcing`), evaluated at the start and end of every Heun step.
     random_state : int, Generator or None
-    progress : bool
-        Show a progress bar.
+    progress : bool or None
+        Show a progress bar (None: automatically, where someone is watching).
 
     Returns
     -------
@@ -212,21 +233,31 @@ def simulate_lattice(
     if not dt > 0 or not duration > 0 or int(record_every) < 1:
         raise NeurodataError("dt and duration must be positive and record_every >= 1; "
                              f"got dt={dt}, duration={duration}, record_every={record_every}.")
-    x0 = _check_step(mass, shape, float(coupling), a, boundary, dt)
+    x0 = _check_step(mass, shape, float(coupling), a, boundary, dt, kernel, pathway)
     state = _initial_state(mass, initial, shape, x0)
     n_steps = round(duration / dt)
     record_every = int(record_every)
-    rng = np.random.default_rng(random_state)
+    rng = check_random_state(random_state)
+    inp = source_function(source, shape)
     frames = [state.copy()]
     noise_idx = mass.state_names.index(mass.noise_target)
     amp = float(noise) * np.sqrt(dt)
-    for step in tqdm(range(1, n_steps + 1), disable=not progress, desc="lattice"):
-        f0 = lattice_rhs(mass, state, coupling, boundary)
+    kw = {"kernel": kernel, "pathway": pathway}
+
+    def rhs(x, t):
+        dx = lattice_rhs(mass, x, coupling, boundary, **kw)
+        if inp is not None:
+            dx[noise_idx] += inp(t)
+        return dx
+
+    for step in progress_bar(range(1, n_steps + 1), progress=progress, desc="lattice"):
+        t = (step - 1) * dt
+        f0 = rhs(state, t)
         pred = state + dt * f0
         if amp:
             kick = amp * rng.standard_normal(shape)
             pred[noise_idx] += kick
-        f1 = lattice_rhs(mass, pred, coupling, boundary)
+        f1 = rhs(pred, t + dt)
         state = state + 0.5 * dt * (f0 + f1)
         if amp:
             state[noise_idx] += kick
@@ -234,7 +265,8 @@ def simulate_lattice(
             frames.append(state.copy())
     return _lattice_dataset(mass, np.stack(frames), dt * record_every, a, boundary,
                             dict(coupling=float(coupling), dt=dt, noise=float(noise),
-                                 record_every=record_every))
+                                 record_every=record_every,
+                                 kernel=str(kernel or "lattice"), pathway=str(pathway or "")))
 
 
 def _lattice_dataset(mass, frames, t_step, spacing, boundary, settings) -> xr.Dataset:
@@ -245,5 +277,6 @@ def _lattice_dataset(mass, frames, t_step, spacing, boundary, settings) -> xr.Da
         data[mass.observable] = (("time", "x", "y"), mass.observe(np.moveaxis(frames, 1, 0)))
     attrs = {"mass": type(mass).__name__, "observable": mass.observable,
              "spacing": spacing, "boundary": boundary, **settings,
-             **{f"mass_{k}": float(v) for k, v in mass.params().items()}}
+             **{f"mass_{k}": (float(v) if np.ndim(v) == 0 else np.asarray(v, dtype=float).tolist())
+                for k, v in mass.params().items()}}
     return xr.Dataset(data, coords=coords, attrs=attrs)

@@ -23,18 +23,22 @@ from typing import Any
 
 import numpy as np
 import xarray as xr
-from tqdm.auto import tqdm
 
+from neurodata._utils import check_random_state, progress_bar
 from neurodata.errors import NeurodataError, UnstableDynamicsError
 from neurodata.field_theory import _kernels as K
+from neurodata.field_theory._forcing import noise_intensity, source_function
 from neurodata.field_theory._grid import (
     BOUNDARY_CODE,
     check_boundary,
     check_shape,
     field_array,
+    from_modes,
+    laplacian_eigenvalues,
     lattice_laplacian,
     sheet_coords,
     spacing_from_coords,
+    to_modes,
     wavenumbers,
 )
 
@@ -44,7 +48,8 @@ from neurodata.field_theory._grid import (
 BLOCKED_MIN_SITES = 512 * 512 + 1
 
 
-def cfl_limit(m: float, c: float, shape: tuple[int, int], spacing: float, boundary: str) -> float:
+def cfl_limit(m: float, c: float, shape: tuple[int, int], spacing: float, boundary: str,
+              laplacian: Any = "lattice") -> float:
     """The largest stable leapfrog step ``2 / sqrt(m^2 + c^2 max mu_k)``.
 
     Examples
@@ -52,9 +57,12 @@ def cfl_limit(m: float, c: float, shape: tuple[int, int], spacing: float, bounda
     >>> round(float(cfl_limit(0.0, 1.0, (64, 64), 1.0, "periodic")), 6)
     0.707107
     """
-    # the largest 1D eigenvalues of the two axes add up
-    mu_max = sum(float(np.max(np.sin(wavenumbers(n, spacing, boundary) * spacing / 2) ** 2))
-                 for n in shape) * 4 / spacing**2
+    if isinstance(laplacian, str) and laplacian == "lattice":
+        # the largest 1D eigenvalues of the two axes add up
+        mu_max = sum(float(np.max(np.sin(wavenumbers(n, spacing, boundary) * spacing / 2) ** 2))
+                     for n in shape) * 4 / spacing**2
+    else:
+        mu_max = float(laplacian_eigenvalues(shape, spacing, boundary, laplacian).max())
     return float(2.0 / np.sqrt(m**2 + c**2 * mu_max))
 
 
@@ -64,8 +72,20 @@ def _coefficients(m, c, gamma, dt, a):
     return (2.0 - (m * dt) ** 2 - 4.0 * w) / d, (1.0 - 0.5 * gamma * dt) / d, w / d
 
 
-def discrete_energy(phi_prev, phi_next, *, m, c, dt, spacing, boundary) -> float:
+def _operator(phi, boundary, laplacian, spacing):
+    """``Lh phi``: the (normalised) Laplacian of the scheme, in units of 1 / length^2."""
+    if isinstance(laplacian, str) and laplacian == "lattice":
+        return lattice_laplacian(phi, boundary) / spacing**2
+    mu = laplacian_eigenvalues(phi.shape[-2:], spacing, boundary, laplacian)
+    return from_modes(-mu * to_modes(phi, boundary), boundary)
+
+
+def discrete_energy(phi_prev, phi_next, *, m, c, dt, spacing, boundary,
+                    laplacian: Any = "lattice") -> float:
     """The leapfrog's conserved energy ``E^{n+1/2}`` from two consecutive levels.
+
+    ``A = m^2 - c^2 Lh`` with ``Lh`` the scheme's Laplacian (five-point, or the normalised
+    kernel or spectral Laplacian given as ``laplacian``).
 
     Examples
     --------
@@ -74,16 +94,16 @@ def discrete_energy(phi_prev, phi_next, *, m, c, dt, spacing, boundary) -> float
     2.5
     """
     a = float(spacing)
-    aphi = m**2 * phi_prev - (c / a) ** 2 * lattice_laplacian(phi_prev, boundary)
+    aphi = m**2 * phi_prev - c**2 * _operator(phi_prev, boundary, laplacian, a)
     kinetic = 0.5 * np.sum((phi_next - phi_prev) ** 2) / dt**2
     return float(a**2 * (kinetic + 0.5 * np.sum(phi_next * aphi)))
 
 
-def _validate(m, c, gamma, dt, shape, a, boundary, noise):
+def _validate(m, c, gamma, dt, shape, a, boundary, noise, laplacian):
     for name, v in (("m", m), ("c", c), ("gamma", gamma), ("noise", noise)):
         if not np.isfinite(v) or v < 0:
             raise NeurodataError(f"{name} must be a finite number >= 0; got {v}.")
-    limit = cfl_limit(m, c, shape, a, boundary)
+    limit = cfl_limit(m, c, shape, a, boundary, laplacian)
     if not dt > 0 or dt >= limit:
         raise UnstableDynamicsError(
             f"dt={dt} violates the CFL condition of the leapfrog scheme: it needs "
@@ -92,8 +112,8 @@ def _validate(m, c, gamma, dt, shape, a, boundary, noise):
         )
 
 
-def _start(phi0, pi0, m, c, gamma, dt, a, boundary):
-    acc = (c / a) ** 2 * lattice_laplacian(phi0, boundary) - m**2 * phi0 - gamma * pi0
+def _start(phi0, pi0, m, c, gamma, dt, a, boundary, laplacian, force0):
+    acc = c**2 * _operator(phi0, boundary, laplacian, a) - m**2 * phi0 - gamma * pi0 + force0
     return phi0 - dt * pi0 + 0.5 * dt**2 * acc
 
 
@@ -130,6 +150,41 @@ class _Stepper:
         K.leapfrog_forced_step(self.cur, self.old, a, b, w, force, self.bc, self.bc)
         self.cur, self.old = self.old, self.cur
 
+    def levels(self):
+        """``(old, cur)``: the two newest levels on the sites."""
+        return self.old, self.cur
+
+
+class _ModeStepper:
+    """The same scheme for any Laplacian diagonal in the boundary's eigenbasis, mode by mode.
+
+    ``new_k = A_k cur_k - B old_k (+ force_k)`` with ``A_k = (2 - dt^2 (m^2 + c^2 mu_k)) / d``,
+    ``B = (1 - gamma dt / 2) / d``, ``d = 1 + gamma dt / 2``: the site-space scheme with
+    ``Lh`` diagonalised (the transform is orthonormal, so the discrete energy is the same).
+    """
+
+    def __init__(self, cur, old, m, c, gamma, dt, a, boundary, laplacian):
+        self.boundary = boundary
+        mu = laplacian_eigenvalues(cur.shape, a, boundary, laplacian)
+        d = 1.0 + 0.5 * gamma * dt
+        self.a_k = (2.0 - dt**2 * (m**2 + c**2 * mu)) / d
+        self.b = (1.0 - 0.5 * gamma * dt) / d
+        self.cur_k, self.old_k = to_modes(cur, boundary), to_modes(old, boundary)
+
+    def advance(self, n):
+        cur, old = self.cur_k, self.old_k
+        for _ in range(n):
+            old = self.a_k * cur - self.b * old
+            cur, old = old, cur
+        self.cur_k, self.old_k = cur, old
+
+    def forced(self, force):
+        new = self.a_k * self.cur_k - self.b * self.old_k + to_modes(force, self.boundary)
+        self.cur_k, self.old_k = new, self.cur_k
+
+    def levels(self):
+        return from_modes(self.old_k, self.boundary), from_modes(self.cur_k, self.boundary)
+
 
 def solve_leapfrog(
     initial: Any,
@@ -144,11 +199,14 @@ def solve_leapfrog(
     n_steps: int,
     record_every: int = 1,
     noise: float = 0.0,
+    temperature: float | None = None,
+    source: Any = None,
+    laplacian: Any = "lattice",
     random_state: int | np.random.Generator | None = None,
     time_block: int = 16,
-    progress: bool = True,
+    progress: bool | None = None,
 ) -> xr.Dataset:
-    """Integrate ``phi_tt + gamma phi_t = c^2 lap phi - m^2 phi (+ sigma xi)`` by leapfrog.
+    """Integrate ``phi_tt + gamma phi_t = c^2 lap phi - m^2 phi + s + sigma xi`` by leapfrog.
 
     Parameters
     ----------
@@ -157,7 +215,7 @@ def solve_leapfrog(
     velocity : array (nx, ny), DataArray or None
         ``dphi/dt`` at ``t = 0`` (zero when None).
     m, c, gamma : float
-        Mass (rad/s), wave speed, damping (1/s).
+        Mass (rad/s), wave speed, damping (1/s); ``gamma = 0`` is the conservative field.
     spacing : float or None
         Grid spacing ``a``; taken from the DataArray's coordinates when None (else 1).
     boundary : {"periodic", "dirichlet", "neumann"}
@@ -167,11 +225,20 @@ def solve_leapfrog(
         Number of steps; keep every ``record_every``-th level (``t = 0`` is always kept).
     noise : float
         ``sigma``: independent white noise on every site, added to the acceleration.
+    temperature : float or None
+        Instead of ``noise``: ``sigma^2 = 2 gamma T`` (each mode's mean energy ``T``).
+    source : callable, DataArray (time, x, y), array (nx, ny) or None
+        Afferent input ``s(x, t)`` added to the acceleration (see :mod:`._forcing`), taken
+        at every step's time ``t_n``.
+    laplacian : "lattice", "spectral" or DiscKernel
+        The five-point stencil (numba kernels), the continuum ``|k|^2``, or a coupling kernel
+        (its normalised Laplacian); the last two are stepped mode by mode.
     random_state : int, Generator or None
     time_block : int
         Steps per sweep of the temporally blocked parallel kernel (grids larger than
-        512 x 512, without noise); results do not depend on it, bit for bit.
-    progress : bool
+        512 x 512, without noise or input); results do not depend on it, bit for bit.
+    progress : bool or None
+        Show a progress bar (None: automatically, where someone is watching).
 
     Returns
     -------
@@ -201,37 +268,48 @@ def solve_leapfrog(
     check_shape(shape)
     a = spacing_from_coords(initial, spacing)
     pi0 = np.zeros(shape) if velocity is None else field_array(velocity, shape, "velocity")
-    m, c, gamma, dt, noise = float(m), float(c), float(gamma), float(dt), float(noise)
-    _validate(m, c, gamma, dt, shape, a, boundary, noise)
+    m, c, gamma, dt = float(m), float(c), float(gamma), float(dt)
+    noise = noise_intensity(noise, temperature, gamma)
+    _validate(m, c, gamma, dt, shape, a, boundary, noise, laplacian)
     n_steps, record_every = int(n_steps), int(record_every)
     if n_steps < 0 or record_every < 1:
         raise NeurodataError(f"n_steps must be >= 0 and record_every >= 1; got {n_steps}, "
                              f"{record_every}.")
-    coef = _coefficients(m, c, gamma, dt, a)
-    stepper = _Stepper(phi0, _start(phi0, pi0, m, c, gamma, dt, a, boundary), coef, boundary,
-                       time_block)
-    rng = np.random.default_rng(random_state)
-    force_amp = noise * dt**1.5 / (1.0 + 0.5 * gamma * dt)
+    inp = source_function(source, shape)
+    start = _start(phi0, pi0, m, c, gamma, dt, a, boundary, laplacian,
+                   inp(0.0) if inp is not None else 0.0)
+    if isinstance(laplacian, str) and laplacian == "lattice":
+        stepper: Any = _Stepper(phi0, start, _coefficients(m, c, gamma, dt, a), boundary,
+                                time_block)
+    else:
+        stepper = _ModeStepper(phi0, start, m, c, gamma, dt, a, boundary, laplacian)
+    rng = check_random_state(random_state)
+    scale = dt**2 / (1.0 + 0.5 * gamma * dt)
     frames, energy = [phi0.copy()], [np.nan]
     done = 0
-    with tqdm(total=n_steps, disable=not progress, desc="leapfrog") as bar:
+    with progress_bar(total=n_steps, progress=progress, desc="leapfrog") as bar:
         while done < n_steps:
             chunk = min(record_every - done % record_every, n_steps - done)
-            if force_amp:
-                for _ in range(chunk):
-                    stepper.forced(force_amp * rng.standard_normal(shape))
+            if noise or inp is not None:
+                for i in range(chunk):
+                    force = np.zeros(shape) if inp is None else scale * inp((done + i) * dt)
+                    if noise:
+                        force += scale * noise / np.sqrt(dt) * rng.standard_normal(shape)
+                    stepper.forced(force)
             else:
                 stepper.advance(chunk)
             done += chunk
             bar.update(chunk)
             if done % record_every == 0:
-                frames.append(stepper.cur.copy())
-                energy.append(discrete_energy(stepper.old, stepper.cur, m=m, c=c, dt=dt,
-                                              spacing=a, boundary=boundary))
+                old, cur = stepper.levels()
+                frames.append(cur.copy())
+                energy.append(discrete_energy(old, cur, m=m, c=c, dt=dt, spacing=a,
+                                              boundary=boundary, laplacian=laplacian))
     times = np.arange(len(frames)) * dt * record_every
     return xr.Dataset(
         {"phi": (("time", "x", "y"), np.stack(frames)), "energy": ("time", np.array(energy))},
         coords={"time": times, **sheet_coords(shape, a, boundary)},
         attrs={"solver": "leapfrog", "m": m, "c": c, "gamma": gamma, "dt": dt, "noise": noise,
-               "spacing": a, "boundary": boundary, "record_every": record_every},
+               "spacing": a, "boundary": boundary, "record_every": record_every,
+               "laplacian": str(laplacian), "driven": inp is not None},
     )

@@ -33,7 +33,7 @@ from typing import ClassVar
 import numpy as np
 from scipy.optimize import root
 
-from neurodata.errors import UnstableDynamicsError
+from neurodata.errors import NeurodataError, UnstableDynamicsError
 
 
 def _sigmoid(x):
@@ -84,24 +84,72 @@ class NeuralMass:
         """The mass parameters as a plain dict."""
         return asdict(self)  # type: ignore[call-overload]
 
+    def default_pathway(self):
+        """The coupling used when none is given: ``(coupling_source, coupling_target)``."""
+        return (self.coupling_source, self.coupling_target)
+
+    def _pathway_pairs(self, pathway) -> list[tuple[dict, str]]:
+        if pathway is None:
+            pathway = self.default_pathway()
+        if isinstance(pathway, str):
+            if "->" not in pathway:
+                raise NeurodataError(f"a pathway is 'source->target' (e.g. 'E->E'); got "
+                                     f"{pathway!r}.")
+            source, target = (part.strip() for part in pathway.split("->", 1))
+            return [({source: 1.0}, target)]
+        if isinstance(pathway, list):
+            return [pair for item in pathway for pair in self._pathway_pairs(item)]
+        try:
+            source, target = pathway
+        except (TypeError, ValueError):
+            raise NeurodataError(f"a pathway is 'source->target', (source, target) or a list of "
+                                 f"them; got {pathway!r}.") from None
+        return [({source: 1.0} if isinstance(source, str) else dict(source), str(target))]
+
+    def coupling_matrix(self, pathway=None) -> np.ndarray:
+        """``B``: the coupling adds ``kappa B (L x)`` to the equations (``J + kappa B L``).
+
+        ``pathway`` None is the mass's default (:meth:`default_pathway`); a string
+        ``"A->B"`` couples state ``A`` of the neighbours into the equation of ``B``
+        (``"E->E"``, ``"I->E"``); a pair ``(source, target)`` takes a state name or a dict of
+        weights by state name as its source; a list of these adds them up.
+
+        Examples
+        --------
+        >>> WilsonCowan().coupling_matrix("E->E")
+        array([[1., 0.],
+               [0., 0.]])
+        """
+        b = np.zeros((self.n_states, self.n_states))
+        for weights, target in self._pathway_pairs(pathway):
+            for name, weight in weights.items():
+                if name not in self.state_names or target not in self.state_names:
+                    raise NeurodataError(f"the {type(self).__name__} mass has states "
+                                         f"{self.state_names}; the pathway names {name!r} -> "
+                                         f"{target!r}.")
+                b[self.state_names.index(target), self.state_names.index(name)] += float(weight)
+        return b
+
     def source_weights(self) -> np.ndarray:
-        """The read-out weights ``w``: the coupling source is their dot product with the state."""
+        """The read-out weights of the default coupling source (its dot product with the state)."""
         w = np.zeros(self.n_states)
         for name, weight in self.coupling_source.items():
             w[self.state_names.index(name)] = weight
         return w
 
-    def coupling_matrix(self) -> np.ndarray:
-        """``B = e_target w_source^T``: the linearised lattice is ``J + kappa B L``."""
-        b = np.zeros((self.n_states, self.n_states))
-        b[self.state_names.index(self.coupling_target)] = self.source_weights()
-        return b
+    def observation_weights(self) -> np.ndarray:
+        """Weights of the observable (what an electrode records) over the states."""
+        if self.observable in self.state_names:
+            w = np.zeros(self.n_states)
+            w[self.state_names.index(self.observable)] = 1.0
+            return w
+        return self.source_weights()
 
     def observe(self, x):
         """The observable (what an electrode would record) from a state array."""
         if self.observable in self.state_names:
             return x[self.state_names.index(self.observable)]
-        return np.tensordot(self.source_weights(), x, axes=(0, 0))
+        return np.tensordot(self.observation_weights(), x, axes=(0, 0))
 
     def jacobian(self, x0) -> np.ndarray:
         """Exact Jacobian of ``rhs`` at ``x0`` by the complex-step method."""

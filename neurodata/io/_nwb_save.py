@@ -126,6 +126,101 @@ def _write_traces(nwbfile, ds: xr.Dataset) -> set[str]:
     return written
 
 
+def _electrode_columns(ds: xr.Dataset) -> dict[str, np.ndarray]:
+    return {str(k)[len("electrode_"):]: np.asarray(v.values) for k, v in ds.coords.items()
+            if v.dims == ("electrode",) and str(k).startswith("electrode_")
+            and _writable(np.asarray(v.values))}
+
+
+def _write_electrodes(nwbfile, ds: xr.Dataset) -> None:
+    """The electrodes table from the ``electrode`` dimension and its ``electrode_<col>`` coords.
+
+    One device and one electrode group per ``electrode_group_name`` (default ``"electrodes"``);
+    ``x``, ``y``, ``z``, ``rel_x``, ``rel_y``, ``rel_z``, ``imp`` and ``filtering`` go to the
+    columns NWB defines, other numeric or string columns to columns of their own.
+    """
+    if "electrode" not in ds.dims:
+        return
+    cols = _electrode_columns(ds)
+    n = ds.sizes["electrode"]
+    groups = cols.pop("group_name", np.full(n, "electrodes", dtype=object)).astype(str)
+    cols.pop("group", None)
+    location = cols.pop("location", np.full(n, "unknown", dtype=object)).astype(str)
+    device = nwbfile.create_device(name="electrode_array")
+    made = {g: nwbfile.create_electrode_group(name=g, description=f"electrode group {g}",
+                                              location=str(location[list(groups).index(g)]),
+                                              device=device) for g in dict.fromkeys(groups)}
+    known = {"x", "y", "z", "rel_x", "rel_y", "rel_z", "imp", "filtering"}
+    for name in cols:
+        if name not in known:
+            nwbfile.add_electrode_column(name=name, description=name)
+    ids = np.asarray(ds["electrode"].values) if "electrode" in ds.coords else np.arange(n)
+    for i in range(n):
+        row = {name: (float(v[i]) if name in known - {"filtering"} else _column_values(v)[i])
+               for name, v in cols.items()}
+        nwbfile.add_electrode(id=int(ids[i]), group=made[groups[i]], location=str(location[i]),
+                              **row)
+
+
+def _timing(var: xr.DataArray) -> dict:
+    """``rate`` and ``starting_time`` for a regularly sampled series, else ``timestamps``."""
+    t = np.asarray(var[var.dims[0]].values, dtype=np.float64)
+    if t.size > 2:
+        steps = np.diff(t)
+        if np.all(np.abs(steps - steps[0]) <= 1e-9 * max(abs(steps[0]), 1e-12)):
+            return {"rate": float(1.0 / steps[0]), "starting_time": float(t[0])}
+    return {"timestamps": t}
+
+
+def _write_electrical(nwbfile, ds: xr.Dataset) -> set[str]:
+    """``(time_<k>, <name>_channel)`` variables with a ``<name>_electrode`` coordinate.
+
+    They become ElectricalSeries whose electrodes are those rows of the electrodes table
+    (the layout :func:`open_nwb` reads back).
+    """
+    from pynwb.ecephys import ElectricalSeries
+
+    written: set[str] = set()
+    if "electrode" not in ds.dims:
+        return written
+    for name, var in ds.data_vars.items():
+        key = f"{name}_electrode"
+        if var.ndim != 2 or not is_time_dim(var.dims[0]) or key not in ds.coords \
+                or ds[key].dims != (var.dims[1],):
+            continue
+        rows = [int(r) for r in np.asarray(ds[key].values)]
+        region = nwbfile.create_electrode_table_region(region=rows,
+                                                       description=f"electrodes of {name}")
+        nwbfile.add_acquisition(ElectricalSeries(
+            name=str(name), data=np.asarray(var.values), electrodes=region,
+            description=str(var.attrs.get("description", "no description")), **_timing(var)))
+        written.add(str(name))
+    return written
+
+
+def _write_images(nwbfile, ds: xr.Dataset, skip: set[str]) -> set[str]:
+    """``(time_<k>, <name>_y, <name>_x)`` variables (an imaging sheet) become TwoPhotonSeries."""
+    from pynwb.ophys import OpticalChannel, TwoPhotonSeries
+
+    written: set[str] = set()
+    for name, var in ds.data_vars.items():
+        if str(name) in skip or var.ndim != 3 or not is_time_dim(var.dims[0]) \
+                or var.dims[1:] != (f"{name}_y", f"{name}_x"):
+            continue
+        device = nwbfile.create_device(name=f"microscope_{name}")
+        plane = nwbfile.create_imaging_plane(
+            name=f"imaging_plane_{name}", optical_channel=OpticalChannel(
+                name="channel", description="green", emission_lambda=525.0),
+            description=f"imaging plane of {name}", device=device, excitation_lambda=920.0,
+            indicator="unknown", location="unknown", imaging_rate=float("nan"))
+        nwbfile.add_acquisition(TwoPhotonSeries(
+            name=str(name), data=np.asarray(var.values), imaging_plane=plane,
+            unit=str(var.attrs.get("units") or "a.u."),
+            description=str(var.attrs.get("description", "no description")), **_timing(var)))
+        written.add(str(name))
+    return written
+
+
 def _write_series(nwbfile, ds: xr.Dataset, skip: set[str]) -> set[str]:
     from pynwb import TimeSeries
     from pynwb.behavior import BehavioralTimeSeries
@@ -195,7 +290,11 @@ def save_nwb(recording: xr.Dataset, path: str | os.PathLike, *, overwrite: bool 
     ``(time, roi)`` traces to RoiResponseSeries with a PlaneSegmentation whose
     pixel masks keep the ROI centroids; other series to TimeSeries on their
     own timestamps (series that share a time dimension ``time_<k>`` share a
-    BehavioralTimeSeries container named ``k``); interval tables to trials,
+    BehavioralTimeSeries container named ``k``); the ``electrode`` table with its
+    ``electrode_<column>`` coordinates (positions ``x``, ``y``, ``z``, ``rel_x``, ...) to
+    the electrodes table, and ``(time_<k>, <name>_channel)`` variables with a
+    ``<name>_electrode`` coordinate (rows of that table) to ElectricalSeries;
+    ``(time_<k>, <name>_y, <name>_x)`` variables (imaging sheets) to TwoPhotonSeries; interval tables to trials,
     epochs and TimeIntervals; anything else (ground-truth arrays of synthetic
     data, say) to the processing module ``neurodata`` as results
     (:func:`read_results`).  :func:`open_nwb` reads the file back with the same
@@ -230,8 +329,11 @@ def save_nwb(recording: xr.Dataset, path: str | os.PathLike, *, overwrite: bool 
         raise InvalidRecordingError("save_nwb writes a recording Dataset.")
     ds = recording.load() if any(v.chunks for v in recording.variables.values()) else recording
     nwbfile = new_nwbfile(ds.attrs)
+    _write_electrodes(nwbfile, ds)
     done = _write_units(nwbfile, ds)
     done |= _write_traces(nwbfile, ds)
+    done |= _write_electrical(nwbfile, ds)
+    done |= _write_images(nwbfile, ds, done)
     done |= _write_series(nwbfile, ds, done)
     _write_intervals(nwbfile, ds)
     rest = [n for n in ds.data_vars if str(n) not in done]

@@ -20,8 +20,9 @@ __all__ = ["SeriesInfo", "find_series", "lazy_data", "series_time"]
 #: Series types that hold images; they are read lazily as (time, y, x) when non-empty.
 IMAGE_TYPES = {"ImageSeries", "TwoPhotonSeries", "OnePhotonSeries", "OpticalSeries",
                "ImageMaskSeries"}
-#: Container types whose children are one recorded quantity each (named container_child).
-NEURAL_TYPES = {"RoiResponseSeries", "ElectricalSeries", "SpikeEventSeries"}
+#: Series types that are neural data (a file holding one of them opens with require_neural).
+NEURAL_TYPES = {"RoiResponseSeries", "ElectricalSeries", "SpikeEventSeries", "TwoPhotonSeries",
+                "OnePhotonSeries"}
 
 
 @dataclass
