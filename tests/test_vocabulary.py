@@ -57,12 +57,6 @@ PENDING: set[str] = {
     "neurodata.neuroformer._train.train_network:epochs",
     "neurodata.neuroformer._train.train_network:progress=True",
     "neurodata.neuroformer._train.train_network:random_state=0",
-    "neurodata.rnn._bptt.fit_bptt:n_iter",
-    "neurodata.rnn._bptt.fit_bptt:progress=False",
-    "neurodata.rnn._curbd.fit_curbd:progress=True",
-    "neurodata.rnn._estimator.SparseRNN:n_iter",
-    "neurodata.rnn._estimator.SparseRNN:progress=True",
-    "neurodata.rnn._force.fit_force:progress=False",
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from neurodata.signals._activity import neural_activity, stack_series
 from neurodata.signals._align import align
 from neurodata.signals._binning import bin_spikes, spike_unit_index
 from neurodata.signals._interp import interp_along_time
@@ -9,4 +10,4 @@ from neurodata.signals._rates import firing_rates
 from neurodata.signals._traces import compute_dff, resample
 
 __all__ = ["align", "bin_spikes", "compute_dff", "firing_rates", "interp_along_time",
-           "resample", "spike_unit_index"]
+           "neural_activity", "resample", "spike_unit_index", "stack_series"]
