@@ -160,7 +160,8 @@ class SparseRNN(NeurodataEstimator):
         if targets is not None or recorded is not None:
             raise NeurodataError("with a recording, name its series instead of passing arrays: "
                                  "behaviour= (targets), variable= or bin_size= (recorded units).")
-        sel = {**(getattr(self, "fit_selectors_", {}) if defaults else {}), **selectors}
+        sel = dict(selectors) if selectors or not defaults else \
+            dict(getattr(self, "fit_selectors_", {}))
         if need_targets and sel.get("behaviour") is None:
             raise NeurodataError(
                 "SparseRNN fits the circuit's output: name the recording's behaviour or EMG "
@@ -309,8 +310,8 @@ class SparseRNN(NeurodataEstimator):
         Parameters
         ----------
         recording : Dataset, or DataArray / array (trial, time, input)
-            A recording (the selectors default to those given to ``fit``), or
-            the inputs themselves.
+            A recording (without selectors, those given to ``fit`` are used),
+            or the inputs themselves.
 
         Returns
         -------
@@ -341,7 +342,8 @@ class SparseRNN(NeurodataEstimator):
         """``1 - normalized_error`` of the predicted outputs (1 is perfect; higher is better).
 
         ``recording`` and the selectors are as in :meth:`fit` (``sampled`` is
-        ignored); on the array path pass the inputs and ``targets``.
+        ignored; without selectors, those given to ``fit`` are used); on the
+        array path pass the inputs and ``targets``.
         """
         self._check_fitted()
         selectors.pop("sampled", None)
