@@ -24,13 +24,6 @@ PACKAGES = ["neurodata", "neurodata.io", "neurodata.signals", "neurodata.dataset
 #: Signatures not yet brought in line, as "qualified.name:parameter".  Each
 #: module's part of issue 12 empties its entries; the list must end empty.
 PENDING: set[str] = {
-    "neurodata.clustering._constraint.StimulusConstraint.project:n_iter",
-    "neurodata.clustering._mds.MDSClustering:lr",
-    "neurodata.clustering._mds.MDSClustering:progress=True",
-    "neurodata.clustering._mds.mds_clustering:lr",
-    "neurodata.clustering._mds.mds_clustering:progress=False",
-    "neurodata.clustering._model.fit_predictive_model:lr",
-    "neurodata.clustering._model.fit_predictive_model:progress=False",
     "neurodata.connectome._ensemble.ntf_ensemble:n_restarts",
     "neurodata.connectome._ensemble.ntf_ensemble:progress=False",
     "neurodata.connectome._estimator.DynamicConnectome:n_iter_max",
