@@ -20,6 +20,7 @@ from neurodata.datasets import (  # noqa: E402
     make_calcium_imaging,
     make_motor_teacher,
     make_poisson_population,
+    make_retina_population,
 )
 from neurodata.io import save_nwb  # noqa: E402
 from neurodata.io._h5 import file_sha256  # noqa: E402
@@ -46,6 +47,15 @@ SAMPLES = {
         "noise-free rates are left out)",
         "neurodata.datasets.make_motor_teacher(40, n_conditions=8, dt=0.005, duration=0.4, "
         "prep_duration=0.1, n_repeats=10, spikes=True, random_state=0).drop_vars('rates')",
+    ),
+    "sample_retina": (
+        lambda: make_retina_population(48, 6, n_frames=1200, stimulus_shape=(8, 7, 7),
+                                       random_state=0).drop_vars("true_rate"),
+        "Synthetic retina: 48 ganglion cells of 6 known functional types (units table), their "
+        "spike trains during 40 s of a 7 x 7 white-noise movie at 30 Hz, and the ground-truth "
+        "filters",
+        "neurodata.datasets.make_retina_population(48, 6, n_frames=1200, "
+        "stimulus_shape=(8, 7, 7), random_state=0).drop_vars('true_rate')",
     ),
 }
 
