@@ -65,15 +65,21 @@ __all__ = [
     "BANNED_PARAMETERS",
     "INTERVAL_TABLE_DIMS",
     "PROVENANCE_ATTRS",
+    "STIMULUS_TABLE",
     "interval_dims",
     "interval_table",
     "is_time_dim",
+    "mark_stimulus_table",
+    "stimulus_dims",
     "time_dims",
     "validate",
 ]
 
 #: NWB TimeIntervals table names that get a singular dimension name.
 INTERVAL_TABLE_DIMS = {"trials": "trial", "epochs": "epoch", "invalid_times": "invalid_time"}
+
+#: The attrs of ``<dim>_start_time`` that mark an interval table of stimulus presentations.
+STIMULUS_TABLE = {"interval_kind": "stimulus"}
 
 #: Provenance attributes a reader sets on a recording.
 PROVENANCE_ATTRS = (
@@ -168,6 +174,36 @@ def interval_dims(ds: xr.Dataset) -> list[str]:
     ['trial']
     """
     return [str(d) for d in ds.dims if f"{d}_start_time" in ds.coords]
+
+
+def stimulus_dims(ds: xr.Dataset) -> list[str]:
+    """List the interval tables that hold stimulus presentations (see :data:`STIMULUS_TABLE`).
+
+    Examples
+    --------
+    >>> ds = xr.Dataset(coords={"trial_start_time": ("trial", [0.0]),
+    ...                         "trial_stop_time": ("trial", [1.0])})
+    >>> ds = mark_stimulus_table(ds.rename(trial="flashes", trial_start_time="flashes_start_time",
+    ...                                    trial_stop_time="flashes_stop_time"), "flashes")
+    >>> stimulus_dims(ds)
+    ['flashes']
+    """
+    key, value = next(iter(STIMULUS_TABLE.items()))
+    return [d for d in interval_dims(ds) if ds[f"{d}_start_time"].attrs.get(key) == value]
+
+
+def mark_stimulus_table(ds: xr.Dataset, dim: str) -> xr.Dataset:
+    """Mark the interval table ``dim`` as stimulus presentations (in place; returns ``ds``).
+
+    Examples
+    --------
+    >>> ds = xr.Dataset(coords={"flashes_start_time": ("flashes", [0.0]),
+    ...                         "flashes_stop_time": ("flashes", [0.25])})
+    >>> mark_stimulus_table(ds, "flashes")["flashes_start_time"].attrs["interval_kind"]
+    'stimulus'
+    """
+    ds[f"{dim}_start_time"].attrs.update(STIMULUS_TABLE)
+    return ds
 
 
 def interval_table(ds: xr.Dataset, dim: str) -> xr.Dataset:

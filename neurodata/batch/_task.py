@@ -29,15 +29,11 @@ import xarray as xr
 
 from neurodata.batch._pipeline import Pipeline
 from neurodata.errors import NeurodataError
+from neurodata.io._remote import is_url
 
 __all__ = ["MANIFEST", "file_id", "process_file", "read_manifest"]
 
 MANIFEST = "_manifest.json"
-
-
-def is_url(path: str | os.PathLike) -> bool:
-    """True for ``http(s)://`` and other URL inputs (opened remotely, never hashed)."""
-    return "://" in str(path)
 
 
 def file_id(path: str | os.PathLike) -> str:
@@ -240,7 +236,7 @@ def _new_record(path: str, fid: str, pipeline: Pipeline, config: str) -> dict:
 
 
 def process_file(path: str | os.PathLike, pipeline: Pipeline, out: str | os.PathLike, *,
-                 force: bool = False) -> dict:
+                 force: bool = False, run_id: str | None = None) -> dict:
     """Run ``pipeline`` on one file; write its outputs under ``out/<file_id>/``; return the record.
 
     Parameters
@@ -253,6 +249,10 @@ def process_file(path: str | os.PathLike, pipeline: Pipeline, out: str | os.Path
         The run's output folder.
     force : bool
         Redo the file even if its outputs are up to date.
+    run_id : str, optional
+        The run this task belongs to.  When Dask reruns a task whose worker
+        died after finishing the file, the file's record from this same run is
+        returned as it is ("done"), not redone and not reported as skipped.
 
     Returns
     -------
@@ -267,10 +267,14 @@ def process_file(path: str | os.PathLike, pipeline: Pipeline, out: str | os.Path
     folder = Path(os.fspath(out)) / fid
     config = pipeline.config_hash()
     record = _new_record(path, fid, pipeline, config)
+    record["run_id"] = run_id
     t0 = time.perf_counter()
     try:
         record.update(_stat(path))
         prev = read_manifest(folder)
+        if run_id is not None and prev is not None and prev.get("run_id") == run_id \
+                and _unchanged(prev, config, folder):
+            return prev
         if not force and _unchanged(prev, config, folder):
             assert prev is not None
             same_stat = all(prev.get(k) == record[k] for k in ("input_size", "input_mtime_ns"))

@@ -8,11 +8,29 @@ import numpy as np
 import xarray as xr
 
 from neurodata.errors import InvalidRecordingError, NeurodataError, NoNeuralDataError
-from neurodata.schema import interval_dims, is_time_dim
+from neurodata.schema import interval_dims, is_time_dim, stimulus_dims
 from neurodata.signals._binning import spike_unit_index
 from neurodata.signals._interp import interp_along_time
 
 __all__ = ["align"]
+
+
+#: The event dimension of a recording aligned to a stimulus table.
+PRESENTATION = "presentation"
+
+
+def _presentation_coords(coords: dict, dim: str) -> dict:
+    """A stimulus table's columns on ``presentation``: ``<dim>_<col>`` -> ``presentation_<col>``.
+
+    The table's row ids become the ``presentation`` coordinate and the table's
+    name a scalar ``stimulus`` coordinate.
+    """
+    out: dict = {"stimulus": xr.Variable((), dim)}
+    for name, var in coords.items():
+        new = PRESENTATION if name == dim else \
+            PRESENTATION + name[len(dim):] if name.startswith(f"{dim}_") else name
+        out[new] = xr.Variable((PRESENTATION,), var.values, var.attrs)
+    return out
 
 
 def _resolve_events(data: xr.Dataset | xr.DataArray, events) -> tuple[np.ndarray, str, dict]:
@@ -34,6 +52,9 @@ def _resolve_events(data: xr.Dataset | xr.DataArray, events) -> tuple[np.ndarray
         col = data.coords[name]
         dim = str(col.dims[0])
         coords = {k: v.variable for k, v in data.coords.items() if v.dims == (dim,)}
+        if dim in stimulus_dims(data):
+            return np.asarray(col.values, dtype=np.float64), PRESENTATION, \
+                _presentation_coords(coords, dim)
         return np.asarray(col.values, dtype=np.float64), dim, coords
     if isinstance(events, xr.DataArray) and events.ndim == 1:
         dim = str(events.dims[0])
@@ -136,7 +157,13 @@ def align(
     -------
     xarray.DataArray
         Dims ``(trial, time_rel, <other dims>)``; the event dimension keeps the
-        interval table's name when events come from one.  Continuous signals
+        interval table's name when events come from one, except for a table
+        of stimulus presentations (see :func:`neurodata.schema.stimulus_dims`,
+        e.g. the Allen Brain Observatory's ``drifting_gratings``): the
+        dimension is then ``presentation``, the table's columns become
+        ``presentation_<column>`` coordinates (``presentation_orientation``,
+        ...) and the scalar coordinate ``stimulus`` names the table.  With
+        ``bin_size`` this is allensdk's ``presentationwise_spike_counts``.  Continuous signals
         are linearly interpolated onto ``time_rel`` at the signal's median
         sampling step (offsets are whole multiples of that step, so an event
         that falls on a sample reproduces the samples exactly); spike counts
@@ -150,6 +177,17 @@ def align(
     >>> align(sig, [1.0, 2.0], (-0.5, 0.5)).squeeze("roi").values
     array([[1., 2., 3.],
            [3., 4., 5.]])
+
+    A table of stimulus presentations gives a ``presentation`` dimension:
+
+    >>> from neurodata.schema import mark_stimulus_table
+    >>> rec = xr.Dataset({"spike_times": ("spike", [0.1, 1.2]), "spike_unit": ("spike", [0, 0])},
+    ...                  coords={"unit": [0], "flashes_start_time": ("flashes", [0.0, 1.0]),
+    ...                          "flashes_stop_time": ("flashes", [0.25, 1.25]),
+    ...                          "flashes_color": ("flashes", [-1.0, 1.0])})
+    >>> out = align(mark_stimulus_table(rec, "flashes"), "flashes", (0.0, 0.5), bin_size=0.5)
+    >>> out.dims, out.presentation_color.values, out.values.ravel()
+    (('presentation', 'time_rel', 'unit'), array([-1.,  1.]), array([1., 1.]))
     """
     t0, t1 = _check_window(window)
     ev, dim, coords = _resolve_events(data, events)
