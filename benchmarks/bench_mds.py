@@ -25,11 +25,12 @@ import numpy as np
 import torch
 from sklearn.metrics import adjusted_rand_score
 
+from neurodata._utils import torch_generator
 from neurodata.clustering import make_constraint, mds_clustering
 from neurodata.clustering._engine import Problems, m_step
-from neurodata.clustering._mds import _initial_state, _seed
+from neurodata.clustering._mds import _initial_state
 from neurodata.clustering._objective import ResponseNormalizer
-from neurodata.datasets import make_retina_population
+from neurodata.datasets import RetinaLNModel, make_retina_population
 
 # ----------------------------------------------------------------------------------------------
 # The straightforward reference: per-cluster loops, batch of one stimulus.
@@ -160,7 +161,7 @@ def ref_split_round(model, norm, stimuli, labels, con, gen, o):
 def ref_cluster(model, n_neurons, o, seed):
     """The whole run, straightforwardly, from the same initial state as neurodata."""
     con = make_constraint(model.stimulus_shape)
-    gen = _seed(seed)
+    gen = torch_generator(seed)
     with torch.no_grad():
         norm = ResponseNormalizer.from_responses(model(con.random(256, gen)))
     state = _initial_state(n_neurons, o["n_clusters_init"], con, gen, torch.device("cpu"))
@@ -212,6 +213,12 @@ def bench_m_step(model, n_neurons, k, n_steps, repeats):
     return min(t_ours), min(t_ref), float((j_ours - j_ref).abs().max())
 
 
+def _retina(*args, **kwargs):
+    """A synthetic retina's ground-truth model and its cells (a short recording)."""
+    rec = make_retina_population(*args, n_frames=10, **kwargs)
+    return RetinaLNModel.from_recording(rec), rec
+
+
 def accuracy_table(seeds: range, learned_seeds: range) -> None:
     """ARI over seeds (MDS from K and from 3 with splitting, GMM baselines), typing accuracy, and
     the learned model's held-out correlation and ARI: the table of docs/clustering.rst."""
@@ -223,10 +230,11 @@ def accuracy_table(seeds: range, learned_seeds: range) -> None:
         prediction_correlation,
     )
     from neurodata.datasets import simulate_retina_recording
+    from neurodata.signals import align_movie
 
     print("seed | MDS from 6 (ARI, K) | MDS from 3 (ARI, K) | GMM diag | GMM full | typing")
     for seed in seeds:
-        model, cells = make_retina_population(240, 6, random_state=seed)
+        model, cells = _retina(240, 6, random_state=seed)
         t = cells.type.values
         res = {k0: mds_clustering(model, n_clusters_init=k0, random_state=seed) for k0 in (6, 3)}
         feats = noise_response_features(model, 500, random_state=seed)
@@ -236,7 +244,7 @@ def accuracy_table(seeds: range, learned_seeds: range) -> None:
         r6 = res[6]
         est.result_, est.stimuli_, est.n_clusters_ = r6, r6.stimuli, r6.sizes["cluster"]
         majority = {k: np.bincount(t[r6.labels.values == k]).argmax() for k in range(est.n_clusters_)}
-        new_model, new_cells = make_retina_population(240, 6, random_state=100 + seed)
+        new_model, new_cells = _retina(240, 6, random_state=100 + seed)
         counts = np.random.default_rng(seed).poisson(2.0 * est.transform(new_model).values)
         typed = np.array([majority[k] for k in est.predict(counts).values])
         cols = [f"{adjusted_rand_score(t, r.labels):.3f}, {r.sizes['cluster']}" for r in res.values()]
@@ -244,12 +252,14 @@ def accuracy_table(seeds: range, learned_seeds: range) -> None:
         cols.append(f"{np.mean(typed == new_cells.type.values):.3f}")
         print(f"{seed} | " + " | ".join(cols), flush=True)
     for seed in learned_seeds:
-        model, cells = make_retina_population(240, 6, random_state=seed)
+        model, cells = _retina(240, 6, random_state=seed)
         rec = simulate_retina_recording(model, 6000, random_state=seed + 10)
         test = simulate_retina_recording(model, 1500, random_state=seed + 20)
-        twin = fit_predictive_model(rec.stimulus, rec.responses, n_epochs=25, random_state=seed)
-        corr = [float(prediction_correlation(m, test.stimulus, r).mean())
-                for m, r in ((twin, test.responses), (twin, test.rate), (model, test.responses))]
+        twin = fit_predictive_model(align_movie(rec, lags=12), n_epochs=25, random_state=seed,
+                                    progress=False)
+        counts, rate = align_movie(test, lags=12), align_movie(test, lags=12, variable="true_rate")
+        corr = [float(prediction_correlation(m, a).mean())
+                for m, a in ((twin, counts), (twin, rate), (model, counts))]
         res = mds_clustering(twin.centered(), n_clusters_init=6, random_state=seed)
         print(f"learned model, seed {seed}: held-out correlation {corr[0]:.3f} with responses "
               f"(ground truth {corr[2]:.3f}), {corr[1]:.3f} with rates; MDS ARI "
@@ -270,7 +280,7 @@ def main() -> None:
         accuracy_table(range(5), range(3))
         return
     n, k_true, shape = (96, 6, (8, 7, 7)) if args.quick else (240, 6, (12, 9, 9))
-    model, cells = make_retina_population(n, k_true, stimulus_shape=shape, random_state=args.seed)
+    model, cells = _retina(n, k_true, stimulus_shape=shape, random_state=args.seed)
     print(f"population: {n} neurons, {k_true} types, stimuli {shape} (time, y, x); "
           f"torch threads: {args.threads}")
 

@@ -22,7 +22,9 @@ from neurodata.datasets import (  # noqa: E402
     make_calcium_imaging,
     make_connectome_recordings,
     make_field_recording,
+    make_motor_teacher,
     make_poisson_population,
+    make_retina_population,
 )
 from neurodata.field_theory import GaussianPointSpread  # noqa: E402
 from neurodata.io import save_nwb  # noqa: E402
@@ -59,6 +61,25 @@ SAMPLES = {
         "neurodata.datasets.make_field_recording((6, 6), (48, 48), duration=10.0, dt=2e-3, "
         "sensor_noise=2e-5, observation=GaussianPointSpread(width=0.4), dtype=np.float32, "
         "random_state=0)",
+    ),
+    "sample_reaches": (
+        lambda: make_motor_teacher(40, n_conditions=8, dt=0.005, duration=0.4,
+                                   prep_duration=0.1, n_repeats=10, spikes=True,
+                                   random_state=0).drop_vars("rates"),
+        "Motor-cortex-like circuit (40 units of a stability-optimised network): spike trains "
+        "of 10 reaches in each of 8 directions, EMG-like outputs and the reach cue (the "
+        "noise-free rates are left out)",
+        "neurodata.datasets.make_motor_teacher(40, n_conditions=8, dt=0.005, duration=0.4, "
+        "prep_duration=0.1, n_repeats=10, spikes=True, random_state=0).drop_vars('rates')",
+    ),
+    "sample_retina": (
+        lambda: make_retina_population(48, 6, n_frames=1200, stimulus_shape=(8, 7, 7),
+                                       random_state=0).drop_vars("true_rate"),
+        "Synthetic retina: 48 ganglion cells of 6 known functional types (units table), their "
+        "spike trains during 40 s of a 7 x 7 white-noise movie at 30 Hz, and the ground-truth "
+        "filters",
+        "neurodata.datasets.make_retina_population(48, 6, n_frames=1200, "
+        "stimulus_shape=(8, 7, 7), random_state=0).drop_vars('true_rate')",
     ),
 }
 

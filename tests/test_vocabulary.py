@@ -24,13 +24,6 @@ PACKAGES = ["neurodata", "neurodata.io", "neurodata.signals", "neurodata.dataset
 #: Signatures not yet brought in line, as "qualified.name:parameter".  Each
 #: module's part of issue 12 empties its entries; the list must end empty.
 PENDING: set[str] = {
-    "neurodata.clustering._constraint.StimulusConstraint.project:n_iter",
-    "neurodata.clustering._mds.MDSClustering:lr",
-    "neurodata.clustering._mds.MDSClustering:progress=True",
-    "neurodata.clustering._mds.mds_clustering:lr",
-    "neurodata.clustering._mds.mds_clustering:progress=False",
-    "neurodata.clustering._model.fit_predictive_model:lr",
-    "neurodata.clustering._model.fit_predictive_model:progress=False",
     "neurodata.gain_control._fit.AdaptiveGainModel:n_starts",
     "neurodata.gain_control._fit.AdaptiveGainModel:progress=False",
     "neurodata.gain_control._fit.fit_adaptation_model:n_starts",
@@ -46,12 +39,6 @@ PENDING: set[str] = {
     "neurodata.neuroformer._train.train_network:epochs",
     "neurodata.neuroformer._train.train_network:progress=True",
     "neurodata.neuroformer._train.train_network:random_state=0",
-    "neurodata.rnn._bptt.fit_bptt:n_iter",
-    "neurodata.rnn._bptt.fit_bptt:progress=False",
-    "neurodata.rnn._curbd.fit_curbd:progress=True",
-    "neurodata.rnn._estimator.SparseRNN:n_iter",
-    "neurodata.rnn._estimator.SparseRNN:progress=True",
-    "neurodata.rnn._force.fit_force:progress=False",
 }
 
 

@@ -21,7 +21,9 @@ import xarray as xr
 from sklearn.decomposition import PCA
 from sklearn.mixture import GaussianMixture
 
+from neurodata._utils import torch_generator
 from neurodata.clustering._constraint import make_constraint
+from neurodata.clustering._mds import neurons_of
 from neurodata.errors import NeurodataError, ShapeError
 
 __all__ = ["gmm_bic_clustering", "noise_response_features"]
@@ -31,23 +33,28 @@ def noise_response_features(model: Any, n_stimuli: int = 500, *,
                             stimulus_shape: Sequence[int] | None = None, norm: float | None = None,
                             value_range: Sequence[float] = (-1.0, 1.0),
                             random_state: int | None = None) -> xr.DataArray:
-    """Responses ``(neuron, stimulus)`` of a model to noise stimuli, z-scored per neuron.
+    """Responses ``(unit, stimulus)`` of a model to noise stimuli, z-scored per neuron.
+
+    The neuron dimension is the model's (``unit`` or ``roi``, see
+    :func:`~neurodata.clustering._mds.neurons_of`).
 
     Examples
     --------
-    >>> from neurodata.datasets import make_retina_population
-    >>> model, _ = make_retina_population(10, 2, stimulus_shape=(6, 5, 5), random_state=0)
-    >>> noise_response_features(model, 50, random_state=0).shape
+    >>> from neurodata.datasets import RetinaLNModel, make_retina_population
+    >>> rec = make_retina_population(10, 2, n_frames=10, stimulus_shape=(6, 5, 5),
+    ...                              random_state=0)
+    >>> noise_response_features(RetinaLNModel.from_recording(rec), 50, random_state=0).shape
     (10, 50)
     """
     shape = tuple(stimulus_shape or model.stimulus_shape)
     con = make_constraint(shape, norm, value_range)
-    gen = torch.Generator().manual_seed(int(np.random.default_rng(random_state).integers(2**62)))
     with torch.no_grad():
-        resp = model(con.random(n_stimuli, gen)).cpu().numpy().T.astype(np.float64)
+        resp = model(con.random(n_stimuli, torch_generator(random_state))).cpu().numpy().T
+    resp = resp.astype(np.float64)
     sd = resp.std(axis=1, keepdims=True)
     z = (resp - resp.mean(axis=1, keepdims=True)) / np.where(sd > 0, sd, 1.0)
-    return xr.DataArray(z, dims=("neuron", "stimulus"), name="features")
+    dim, labels = neurons_of(model, z.shape[0])
+    return xr.DataArray(z, dims=(dim, "stimulus"), coords={dim: labels}, name="features")
 
 
 def gmm_bic_clustering(
@@ -63,7 +70,7 @@ def gmm_bic_clustering(
 
     Parameters
     ----------
-    features : DataArray or array ``(neuron, feature)``
+    features : DataArray or array ``(unit, feature)``
         E.g. responses to a stimulus battery, in common units (e.g. each
         neuron's responses z-scored, as :func:`noise_response_features`
         returns); they are centred by the PCA but not rescaled per feature,
@@ -83,7 +90,8 @@ def gmm_bic_clustering(
     Returns
     -------
     xarray.Dataset
-        ``labels (neuron)``, ``bic (n_components)``; attr ``n_clusters``.
+        ``labels (unit)`` (the features' first dimension, ``unit`` for an
+        array), ``bic (n_components)``; attr ``n_clusters``.
 
     Examples
     --------
@@ -95,7 +103,7 @@ def gmm_bic_clustering(
     """
     x = np.asarray(features.values if isinstance(features, xr.DataArray) else features, dtype=float)
     if x.ndim != 2:
-        raise ShapeError(f"features must be 2-D (neuron, feature); got shape {x.shape}.")
+        raise ShapeError(f"features must be 2-D (unit, feature); got shape {x.shape}.")
     if not np.all(np.isfinite(x)):
         raise NeurodataError("features contain NaN or infinite values; drop those neurons first.")
     ks = [int(k) for k in n_components if 1 <= int(k) <= x.shape[0]]
@@ -110,8 +118,9 @@ def gmm_bic_clustering(
         fits.append(gmm)
     best = int(np.argmin(bic))
     labels = fits[best].predict(pcs)
-    neuron = features.coords[features.dims[0]].values if isinstance(features, xr.DataArray) and \
-        features.dims[0] in features.coords else np.arange(x.shape[0])
-    return xr.Dataset({"labels": ("neuron", labels.astype(np.int64)), "bic": ("n_components", bic)},
-                      coords={"neuron": neuron, "n_components": ks},
+    dim = str(features.dims[0]) if isinstance(features, xr.DataArray) else "unit"
+    names = features.coords[dim].values if isinstance(features, xr.DataArray) and \
+        dim in features.coords else np.arange(x.shape[0])
+    return xr.Dataset({"labels": (dim, labels.astype(np.int64)), "bic": ("n_components", bic)},
+                      coords={dim: names, "n_components": ks},
                       attrs={"n_clusters": ks[best], "n_pcs": pcs.shape[1]})

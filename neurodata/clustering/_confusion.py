@@ -18,10 +18,10 @@ def response_confusion_matrix(responses: xr.DataArray | np.ndarray,
 
     Parameters
     ----------
-    responses : DataArray or array ``(neuron, cluster)``
+    responses : DataArray or array ``(unit, cluster)``
         Each neuron's response to the MDS of each cluster (e.g.
         :meth:`MDSClustering.transform`); the columns are the MDS.
-    labels : array ``(neuron,)``
+    labels : array ``(unit,)``
         Cluster of each neuron (``0 .. K-1``).
     normalize : {"column_diag", "column_max", None}
         ``"column_diag"`` divides every cluster's column by its response to
@@ -39,7 +39,7 @@ def response_confusion_matrix(responses: xr.DataArray | np.ndarray,
                    and "cluster" in responses.dims else responses, dtype=float)
     lab = np.asarray(labels)
     if r.ndim != 2 or r.shape[0] != lab.shape[0]:
-        raise ShapeError(f"responses must be (neuron, mds) with one row per label; got shape "
+        raise ShapeError(f"responses must be (unit, mds) with one row per label; got shape "
                          f"{r.shape} and {lab.shape[0]} labels.")
     k = r.shape[1]
     if lab.min() < 0 or lab.max() >= k:

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from neurodata._utils import renamed_kwargs
 from neurodata.errors import NeurodataError, ShapeError
 
 __all__ = ["StimulusConstraint", "make_constraint"]
@@ -74,7 +75,8 @@ class StimulusConstraint:
         return (np.repeat(np.asarray(self.low), per_channel)[None, :],
                 np.repeat(np.asarray(self.high), per_channel)[None, :])
 
-    def project(self, x: torch.Tensor, n_iter: int = 50, rtol: float = 2e-4) -> torch.Tensor:
+    @renamed_kwargs(n_iter="max_iter")
+    def project(self, x: torch.Tensor, max_iter: int = 50, rtol: float = 2e-4) -> torch.Tensor:
         """Map stimuli ``(batch, channel, time, y, x)`` onto the set: ``clip(a x)`` with exact norm.
 
         A zero stimulus has no direction and becomes a constant one.  The
@@ -85,7 +87,7 @@ class StimulusConstraint:
             flat = x.reshape(n, -1).numpy().astype(np.float64)
             flat[~flat.any(axis=1)] = 1.0
             lo_row, hi_row = self._rows
-            scale = _scale_numpy(flat, lo_row, hi_row, self.norm, n_iter, rtol)
+            scale = _scale_numpy(flat, lo_row, hi_row, self.norm, max_iter, rtol)
             out = np.minimum(np.maximum(scale[:, None] * flat, lo_row), hi_row)
             return torch.from_numpy(out.astype(np.float32 if x.dtype == torch.float32 else
                                               np.float64)).to(x.dtype).reshape(x.shape)
@@ -93,7 +95,7 @@ class StimulusConstraint:
         flat_norm = torch.linalg.vector_norm(x.reshape(n, -1), dim=1)
         x = torch.where((flat_norm == 0).view(-1, 1, 1, 1, 1), torch.ones_like(x), x)
         flat_norm = torch.linalg.vector_norm(x.reshape(n, -1), dim=1)
-        a = self._scale(x, lo, hi, flat_norm, n_iter, rtol)
+        a = self._scale(x, lo, hi, flat_norm, max_iter, rtol)
         return torch.clamp(a.view(-1, 1, 1, 1, 1) * x, lo, hi)
 
     def _scale(self, x: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor, flat_norm: torch.Tensor,

@@ -10,15 +10,35 @@ from typing import Any
 import numpy as np
 import torch
 import xarray as xr
-from tqdm.auto import tqdm
 
+from neurodata._utils import (
+    check_integer,
+    check_option,
+    check_positive,
+    progress_bar,
+    renamed_kwargs,
+    torch_generator,
+)
 from neurodata.clustering._constraint import StimulusConstraint, make_constraint
 from neurodata.clustering._engine import EMTrace, Model, Problems, call_model, evaluate, run_em
 from neurodata.clustering._objective import ResponseNormalizer, group_objective, response_spread
 from neurodata.clustering._split import SplitOptions, compact, split_round
 from neurodata.errors import NeurodataError, ShapeError
 
-__all__ = ["MDSClustering", "mds_clustering"]
+__all__ = ["mds_clustering", "neurons_of"]
+
+
+def neurons_of(model: Model, n: int) -> tuple[str, np.ndarray]:
+    """The neuron dimension (``unit`` or ``roi``) and labels of a model's outputs.
+
+    A model fitted to a recording (:func:`fit_predictive_model`,
+    :meth:`~neurodata.datasets.RetinaLNModel.from_recording`) names them in
+    ``response_dim`` / ``response_labels``; otherwise ``unit`` ``0 .. n-1``.
+    """
+    dim = str(getattr(model, "response_dim", "unit"))
+    labels = getattr(model, "response_labels", None)
+    labels = np.arange(n) if labels is None or len(labels) != n else np.asarray(labels)
+    return dim, labels
 
 
 @contextmanager
@@ -61,25 +81,18 @@ def _noise_responses(model: Model, noise: torch.Tensor, n_neurons: int | None) -
     return out
 
 
-def _seed(random_state: int | np.random.Generator | None) -> torch.Generator:
-    rng = np.random.default_rng(random_state)
-    return torch.Generator().manual_seed(int(rng.integers(2**62)))
-
-
 def _validate(n_neurons: int, n_clusters_init: int, tau: float, tau_scale: str,
-              min_cluster_size: int, max_iter: int, n_steps: int, lr: float) -> None:
-    if n_clusters_init < 1:
-        raise NeurodataError(f"n_clusters_init must be at least 1; got {n_clusters_init}.")
+              min_cluster_size: int, max_iter: int, n_steps: int, learning_rate: float) -> None:
+    check_integer("n_clusters_init", n_clusters_init)
     if n_clusters_init > n_neurons:
         raise NeurodataError(f"n_clusters_init ({n_clusters_init}) is larger than the number of "
                              f"neurons ({n_neurons}); use at most {n_neurons} clusters.")
-    if not tau > 0:
-        raise NeurodataError(f"tau must be positive; got {tau}.")
-    if tau_scale not in ("spread", "absolute"):
-        raise NeurodataError(f"tau_scale must be 'spread' or 'absolute'; got {tau_scale!r}.")
-    if min_cluster_size < 1 or max_iter < 1 or n_steps < 1 or not lr > 0:
-        raise NeurodataError("min_cluster_size, max_iter and n_steps must be positive integers and "
-                             f"lr positive; got {min_cluster_size}, {max_iter}, {n_steps}, {lr}.")
+    check_positive("tau", tau)
+    check_option("tau_scale", tau_scale, ("spread", "absolute"))
+    for name, value in (("min_cluster_size", min_cluster_size), ("max_iter", max_iter),
+                        ("n_steps", n_steps)):
+        check_integer(name, value)
+    check_positive("learning_rate", learning_rate)
 
 
 def _initial_state(n_neurons: int, k: int, constraint: StimulusConstraint,
@@ -102,9 +115,10 @@ def _result(model: Model, normalizer: ResponseNormalizer, state: Problems, n_neu
     stim = state.stimuli.detach().cpu().numpy().transpose(0, 2, 3, 4, 1)  # cluster,t,y,x,c
     labels = state.labels[0].cpu().numpy()
     spread = response_spread(r, state.labels, state.group, state.alive, 1)
+    dim, names = neurons_of(model, n_neurons)
     ds = xr.Dataset(
         {
-            "labels": ("neuron", labels.astype(np.int64)),
+            "labels": (dim, labels.astype(np.int64)),
             "stimuli": (("cluster", "time", "y", "x", "channel"), stim),
             "response_matrix": (("mds", "cluster"), means.cpu().numpy()),
             "cluster_objective": ("cluster", j.cpu().numpy()),
@@ -114,10 +128,10 @@ def _result(model: Model, normalizer: ResponseNormalizer, state: Problems, n_neu
             "split_objective_before": ("split_round", np.array([s["j_old"] for s in split_log])),
             "split_objective_after": ("split_round", np.array([s["j_new"] for s in split_log])),
             "split_accepted": ("split_round", np.array([bool(s["accepted"]) for s in split_log])),
-            "noise_mean": ("neuron", normalizer.mean.cpu().numpy()),
-            "noise_scale": ("neuron", normalizer.scale.cpu().numpy()),
+            "noise_mean": (dim, normalizer.mean.cpu().numpy()),
+            "noise_scale": (dim, normalizer.scale.cpu().numpy()),
         },
-        coords={"neuron": np.arange(n_neurons), "cluster": np.arange(k), "mds": np.arange(k),
+        coords={dim: names, "cluster": np.arange(k), "mds": np.arange(k),
                 "iteration": np.arange(len(trace.objective))},
         attrs={**attrs, "tau_effective": float(tau_eff[0]), "spread": float(spread[0]),
                "norm": constraint.norm, "n_splits": sum(bool(s["accepted"]) for s in split_log)},
@@ -127,6 +141,7 @@ def _result(model: Model, normalizer: ResponseNormalizer, state: Problems, n_neu
     return ds
 
 
+@renamed_kwargs(lr="learning_rate")
 def mds_clustering(
     model: Model,
     n_neurons: int | None = None,
@@ -141,7 +156,7 @@ def mds_clustering(
     split_margin: float = 0.04,
     max_iter: int = 20,
     n_steps: int = 40,
-    lr: float = 0.2,
+    learning_rate: float = 0.2,
     split_max_iter: int = 6,
     split_refine_iter: int = 2,
     norm: float | None = None,
@@ -151,7 +166,7 @@ def mds_clustering(
     scale_floor: float = 0.1,
     device: str | torch.device = "cpu",
     random_state: int | np.random.Generator | None = None,
-    progress: bool = False,
+    progress: bool | None = None,
 ) -> xr.Dataset:
     """Cluster neurons by most discriminative stimuli (Burg et al., ICLR 2024).
 
@@ -170,7 +185,7 @@ def mds_clustering(
     ----------
     model : callable
         Maps a torch tensor of stimuli ``(batch, channel, time, y, x)`` to
-        responses ``(batch, neuron)``, differentiably; receptive fields should
+        responses ``(batch, unit)``, differentiably; receptive fields should
         be centred on the canvas (the authors shift every readout to the
         centre).  A torch module is evaluated in eval mode (its training flag
         is restored) and must live on ``device``.
@@ -199,7 +214,7 @@ def mds_clustering(
         Relative improvement of the mean objective a split must bring.
     max_iter : int
         EM iterations per run.
-    n_steps, lr : int, float
+    n_steps, learning_rate : int, float
         Gradient steps per M-step and the initial step length, relative to the norm.
     split_max_iter, split_refine_iter : int
         EM iterations of the sub-clusterings and of the candidate partitions.
@@ -215,20 +230,22 @@ def mds_clustering(
         Lower clip of the z-scoring sd, relative to the median sd.
     device : str or torch.device
         Where stimuli are optimised (CPU default).
-    random_state : int, Generator or None
-        Seed of the initial partition and stimuli.
-    progress : bool
-        Show a progress bar.
+    random_state : None, int or Generator
+        Seed of the initial partition and stimuli (None: fresh entropy).
+    progress : bool or None
+        Progress bar (None: shown in a terminal or notebook).
 
     Returns
     -------
     xarray.Dataset
-        ``labels (neuron)``, ``stimuli (cluster, time, y, x, channel)``,
+        ``labels (unit)``, ``stimuli (cluster, time, y, x, channel)``,
         ``response_matrix (mds, cluster)``, ``cluster_objective (cluster)``,
         ``cluster_size (cluster)``, ``objective`` and
         ``n_clusters_per_iteration`` (iteration: one entry per EM iteration of
-        the main runs), ``noise_mean`` / ``noise_scale (neuron)``; attrs hold
-        ``tau_effective``, ``norm``, ``n_splits``.
+        the main runs), ``noise_mean`` / ``noise_scale (unit)``; attrs hold
+        ``tau_effective``, ``norm``, ``n_splits``.  The neuron dimension is
+        ``unit`` or ``roi``, with the recording's labels, for a model fitted
+        to a recording (see :func:`neurons_of`); ``unit`` otherwise.
 
     Raises
     ------
@@ -239,34 +256,40 @@ def mds_clustering(
 
     Examples
     --------
-    >>> from neurodata.datasets import make_retina_population
-    >>> model, cells = make_retina_population(40, 2, stimulus_shape=(6, 5, 5), random_state=0)
-    >>> res = mds_clustering(model, 40, n_clusters_init=2, split=False, random_state=0)
+    The ground-truth model of a synthetic retina recording:
+
+    >>> from neurodata.datasets import RetinaLNModel, make_retina_population
+    >>> rec = make_retina_population(40, 2, n_frames=50, stimulus_shape=(6, 5, 5),
+    ...                              random_state=0)
+    >>> model = RetinaLNModel.from_recording(rec)
+    >>> res = mds_clustering(model, 40, n_clusters_init=2, split=False, random_state=0,
+    ...                      progress=False)
     >>> from sklearn.metrics import adjusted_rand_score
-    >>> adjusted_rand_score(cells.type, res.labels)
-    1.0
+    >>> adjusted_rand_score(rec.type, res.labels), res.labels.dims
+    (1.0, ('unit',))
     """
     dev = torch.device(device)
     shape = _stimulus_shape(model, stimulus_shape)
     constraint = make_constraint(shape, norm, value_range, temporal_sigma)
-    generator = _seed(random_state)
+    generator = torch_generator(random_state)
     with _prepared(model, dev):
         with torch.no_grad():
             noise = constraint.random(max(2, n_noise), generator, device=dev)
             resp = _noise_responses(model, noise, n_neurons)
         n = resp.shape[1]
-        _validate(n, n_clusters_init, tau, tau_scale, min_cluster_size, max_iter, n_steps, lr)
+        _validate(n, n_clusters_init, tau, tau_scale, min_cluster_size, max_iter, n_steps,
+                  learning_rate)
         if not bool(torch.isfinite(resp).all()):
             raise NeurodataError("the model returned NaN or infinite responses to noise stimuli; "
                                  "check the model before clustering.")
         normalizer = ResponseNormalizer.from_responses(resp, scale_floor)
         em_kwargs: dict[str, Any] = {"n_neurons": n, "tau": tau, "tau_scale": tau_scale,
-                                     "n_steps": n_steps, "lr": lr}
+                                     "n_steps": n_steps, "lr": learning_rate}
         opts = SplitOptions(min_cluster_size, max_clusters or max(1, n // min_cluster_size),
                             split_margin, split_max_iter, split_refine_iter)
         trace, split_log = EMTrace(), []
         state = _initial_state(n, n_clusters_init, constraint, generator, dev)
-        bar = tqdm(disable=not progress, desc="MDS clustering", unit="round")
+        bar = progress_bar(progress=progress, desc="MDS clustering", unit="round")
         run_em(model, normalizer, state, constraint, max_iter=max_iter, trace=trace, **em_kwargs)
         state = compact(state)
         while split:
@@ -293,133 +316,3 @@ def _reference_tau(model: Model, normalizer: ResponseNormalizer, state: Problems
     r, _ = evaluate(model, normalizer, state, n)
     spread = response_spread(r, state.labels, state.group, state.alive, 1)
     return tau * spread.clamp_min(1e-6)
-
-
-def _as_neuron_by_cluster(responses: xr.DataArray | np.ndarray, k: int) -> xr.DataArray:
-    if isinstance(responses, xr.DataArray):
-        if "cluster" not in responses.dims or responses.ndim != 2:
-            raise ShapeError(f"responses must be a 2-D DataArray with a 'cluster' dimension (the MDS "
-                             f"shown) and a neuron dimension; got dims {responses.dims}.")
-        other = next(d for d in responses.dims if d != "cluster")
-        da = responses.transpose(other, "cluster")
-    else:
-        arr = np.asarray(responses, dtype=float)
-        if arr.ndim != 2:
-            raise ShapeError(f"responses must be 2-D (neuron, cluster); got shape {arr.shape}.")
-        da = xr.DataArray(arr, dims=("neuron", "cluster"))
-    if da.shape[1] != k:
-        raise ShapeError(f"responses must have one column per MDS ({k}); got {da.shape[1]}. Record "
-                         f"each new cell's response to every stimulus in stimuli_.")
-    if not np.all(np.isfinite(da.values)):
-        raise NeurodataError("responses contain NaN or infinite values; drop those cells first.")
-    return da
-
-
-class MDSClustering:
-    """Most discriminative stimulus clustering as an estimator (see :func:`mds_clustering`).
-
-    ``__init__`` stores the parameters of :func:`mds_clustering`; ``fit``
-    runs it on a predictive model.
-
-    Attributes
-    ----------
-    labels_ : xarray.DataArray ``(neuron,)``
-    stimuli_ : xarray.DataArray ``(cluster, time, y, x, channel)``
-    objective_curve_ : xarray.DataArray ``(iteration,)``
-    response_matrix_ : xarray.DataArray ``(mds, cluster)``
-    n_clusters_ : int
-    result_ : xarray.Dataset
-        Everything :func:`mds_clustering` returned.
-
-    Examples
-    --------
-    >>> from neurodata.datasets import make_retina_population
-    >>> model, cells = make_retina_population(40, 2, stimulus_shape=(6, 5, 5), random_state=0)
-    >>> mds = MDSClustering(n_clusters_init=2, split=False, random_state=0).fit(model)
-    >>> mds.n_clusters_, mds.stimuli_.dims
-    (2, ('cluster', 'time', 'y', 'x', 'channel'))
-    >>> responses = mds.transform(model)          # each cell's response to each MDS
-    >>> bool((mds.predict(responses) == mds.labels_).all())
-    True
-    """
-
-    def __init__(self, n_clusters_init: int = 6, *, tau: float = 1.6, tau_scale: str = "spread",
-                 split: bool = True, max_clusters: int | None = None, min_cluster_size: int = 5,
-                 split_margin: float = 0.04, max_iter: int = 20, n_steps: int = 40,
-                 lr: float = 0.2, split_max_iter: int = 6, split_refine_iter: int = 2,
-                 norm: float | None = None,
-                 value_range: Sequence[float] | Sequence[Sequence[float]] = (-1.0, 1.0),
-                 temporal_sigma: float = 0.0, n_noise: int = 256, scale_floor: float = 0.1,
-                 stimulus_shape: Sequence[int] | None = None, device: str = "cpu",
-                 random_state: int | np.random.Generator | None = None,
-                 progress: bool = True) -> None:
-        self.n_clusters_init = n_clusters_init
-        self.tau = tau
-        self.tau_scale = tau_scale
-        self.split = split
-        self.max_clusters = max_clusters
-        self.min_cluster_size = min_cluster_size
-        self.split_margin = split_margin
-        self.max_iter = max_iter
-        self.n_steps = n_steps
-        self.lr = lr
-        self.split_max_iter = split_max_iter
-        self.split_refine_iter = split_refine_iter
-        self.norm = norm
-        self.value_range = value_range
-        self.temporal_sigma = temporal_sigma
-        self.n_noise = n_noise
-        self.scale_floor = scale_floor
-        self.stimulus_shape = stimulus_shape
-        self.device = device
-        self.random_state = random_state
-        self.progress = progress
-
-    def fit(self, model: Model, n_neurons: int | None = None) -> MDSClustering:
-        """Cluster the neurons of ``model``; returns self."""
-        params = {k: v for k, v in vars(self).items() if not k.endswith("_")}
-        self.result_ = mds_clustering(model, n_neurons, **params)
-        self.labels_ = self.result_.labels
-        self.stimuli_ = self.result_.stimuli
-        self.objective_curve_ = self.result_.objective
-        self.response_matrix_ = self.result_.response_matrix
-        self.n_clusters_ = int(self.result_.sizes["cluster"])
-        return self
-
-    def fit_predict(self, model: Model, n_neurons: int | None = None) -> xr.DataArray:
-        """Fit and return ``labels_``."""
-        return self.fit(model, n_neurons).labels_
-
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "result_"):
-            raise NeurodataError("this MDSClustering is not fitted yet; call fit(model) first.")
-
-    def stimuli_tensor(self) -> torch.Tensor:
-        """The MDS as a torch tensor ``(cluster, channel, time, y, x)``, ready to show a model."""
-        self._check_fitted()
-        return torch.from_numpy(
-            np.ascontiguousarray(self.stimuli_.transpose("cluster", "channel", "time", "y", "x").values))
-
-    def transform(self, model: Model) -> xr.DataArray:
-        """Responses ``(neuron, cluster)`` of a model's neurons to the fitted MDS."""
-        with torch.no_grad():
-            out = model(self.stimuli_tensor().to(self.device))
-        if not isinstance(out, torch.Tensor) or out.ndim != 2:
-            raise ShapeError("the model must return responses (batch, neuron) as a torch.Tensor.")
-        return xr.DataArray(out.cpu().numpy().T, dims=("neuron", "cluster"),
-                            coords={"cluster": self.stimuli_.cluster.values})
-
-    def predict(self, responses: xr.DataArray | np.ndarray) -> xr.DataArray:
-        """Type new cells on the fly: each goes to the MDS it responds to most.
-
-        ``responses`` is ``(neuron, cluster)``: every cell's response to every
-        fitted MDS (recorded, or from :meth:`transform`).
-        """
-        self._check_fitted()
-        da = _as_neuron_by_cluster(responses, self.n_clusters_)
-        labels = da.cluster.values[np.argmax(da.values, axis=1)] if "cluster" in da.coords else \
-            np.argmax(da.values, axis=1)
-        neuron_dim = da.dims[0]
-        return xr.DataArray(np.asarray(labels, dtype=np.int64), dims=(neuron_dim,),
-                            coords={neuron_dim: da[neuron_dim].values} if neuron_dim in da.coords
-                            else None, name="labels")

@@ -22,13 +22,22 @@ with Adam and early stopping on the held-out correlation.
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
 import xarray as xr
-from tqdm.auto import tqdm
 
+from neurodata._utils import (
+    check_integer,
+    check_random_state,
+    make_history,
+    progress_bar,
+    renamed_kwargs,
+    torch_generator,
+    torch_seeded,
+)
 from neurodata.errors import NeurodataError, ShapeError
 
 __all__ = ["ConvGaussianModel", "fit_predictive_model", "prediction_correlation"]
@@ -67,6 +76,9 @@ class ConvGaussianModel(torch.nn.Module):
     _tap: torch.Tensor
     _grid: torch.Tensor
     history_: xr.Dataset
+    #: Neuron dimension (``unit``/``roi``) and labels of the recording it was fitted to.
+    response_dim: str = "unit"
+    response_labels: np.ndarray | None = None
 
     def __init__(self, n_neurons: int, stimulus_shape: tuple[int, int, int, int],
                  n_features: int = 16, n_hidden: int = 16, spatial_kernel: int | None = None) -> None:
@@ -165,34 +177,83 @@ class ConvGaussianModel(torch.nn.Module):
         return model
 
 
-def _as_arrays(stimulus: xr.DataArray | np.ndarray, responses: xr.DataArray | np.ndarray
-               ) -> tuple[np.ndarray, np.ndarray]:
-    """Stimulus ``(channel, time, y, x)`` and responses ``(time, neuron)`` as float32 arrays."""
-    if isinstance(stimulus, xr.DataArray):
-        dims = [d for d in ("time", "y", "x", "channel") if d in stimulus.dims]
-        if set(stimulus.dims) != set(dims) or not {"time", "y", "x"} <= set(dims):
-            raise ShapeError(f"stimulus must have dims ('time', 'y', 'x'[, 'channel']); got "
-                             f"{stimulus.dims}.")
-        stim = stimulus.transpose(*dims).values
-    else:
-        stim = np.asarray(stimulus)
-    if stim.ndim == 3:
-        stim = stim[..., None]
-    if stim.ndim != 4:
-        raise ShapeError(f"stimulus must be (time, y, x[, channel]); got shape {stim.shape}.")
+@dataclass
+class _Aligned:
+    """A movie ``(channel, frame, y, x)`` and responses to its frames ``(frame, neuron)``;
+    the responses of the first ``skip`` frames are unknown (zeros, never used)."""
+
+    movie: np.ndarray
+    responses: np.ndarray
+    skip: int
+    dim: str
+    labels: np.ndarray | None
+
+
+def _lagged(stimulus: xr.DataArray, responses: xr.DataArray) -> _Aligned:
+    """The movie behind a lag-window view (:func:`neurodata.signals.align_movie`)."""
+    stim = stimulus.transpose("time", "lag", "y", "x", "channel")
+    if "frame" in stim.coords and np.any(np.diff(np.asarray(stim["frame"].values)) != 1):
+        raise NeurodataError("the aligned frames are not consecutive (responses are missing for "
+                             "some frames); fit a contiguous stretch, e.g. aligned.isel(time="
+                             "slice(a, b)).")
+    win = np.asarray(stim.values)
+    movie = np.concatenate([win[0], win[1:, -1]])  # (frame, y, x, channel)
+    resp = _response_matrix(responses, win.shape[0])
+    lags = win.shape[1]
+    full = np.concatenate([np.zeros((lags - 1, resp.shape[1]), resp.dtype), resp])
+    dim = str(responses.dims[1])
+    labels = np.asarray(responses[dim].values) if dim in responses.coords else None
+    return _Aligned(movie.transpose(3, 0, 1, 2), full, lags - 1, dim, labels)
+
+
+def _response_matrix(responses: Any, n_frames: int) -> np.ndarray:
     if isinstance(responses, xr.DataArray):
         if responses.ndim != 2 or responses.dims[0] != "time":
-            raise ShapeError(f"responses must have dims ('time', neuron); got {responses.dims}.")
-        resp = responses.values
+            raise ShapeError(f"responses must have dims ('time', unit|roi); got {responses.dims}.")
+        resp = np.asarray(responses.values)
     else:
         resp = np.asarray(responses)
-    if resp.ndim != 2 or resp.shape[0] != stim.shape[0]:
-        raise ShapeError(f"responses must be (time, neuron) aligned to the {stim.shape[0]} stimulus "
+    if resp.ndim != 2 or resp.shape[0] != n_frames:
+        raise ShapeError(f"responses must be (time, unit) aligned to the {n_frames} stimulus "
                          f"frames; got shape {resp.shape}.")
-    if not (np.all(np.isfinite(stim)) and np.all(np.isfinite(resp))):
+    return resp
+
+
+def _as_arrays(stimulus: Any, responses: Any) -> _Aligned:
+    """Movie ``(channel, time, y, x)`` and responses ``(time, neuron)`` as float32 arrays."""
+    if isinstance(stimulus, xr.Dataset):
+        if responses is not None or not {"stimulus", "responses"} <= set(stimulus.data_vars):
+            raise NeurodataError("pass either the Dataset of neurodata.signals.align_movie "
+                                 "alone, or a stimulus movie and its responses.")
+        stimulus, responses = stimulus["stimulus"], stimulus["responses"]
+    if responses is None:
+        raise NeurodataError("fit_predictive_model needs the responses to the stimulus.")
+    if isinstance(stimulus, xr.DataArray) and "lag" in stimulus.dims:
+        out = _lagged(stimulus, responses)
+    else:
+        if isinstance(stimulus, xr.DataArray):
+            dims = [d for d in ("time", "y", "x", "channel") if d in stimulus.dims]
+            if set(stimulus.dims) != set(dims) or not {"time", "y", "x"} <= set(dims):
+                raise ShapeError(f"stimulus must have dims ('time', 'y', 'x'[, 'channel']); got "
+                                 f"{stimulus.dims}.")
+            stim = stimulus.transpose(*dims).values
+        else:
+            stim = np.asarray(stimulus)
+        if stim.ndim == 3:
+            stim = stim[..., None]
+        if stim.ndim != 4:
+            raise ShapeError(f"stimulus must be (time, y, x[, channel]); got shape {stim.shape}.")
+        resp = _response_matrix(responses, stim.shape[0])
+        dim = str(responses.dims[1]) if isinstance(responses, xr.DataArray) else "unit"
+        labels = np.asarray(responses[dim].values) if isinstance(responses, xr.DataArray) \
+            and dim in responses.coords else None
+        out = _Aligned(stim.transpose(3, 0, 1, 2), resp, 0, dim, labels)
+    if not (np.all(np.isfinite(out.movie)) and np.all(np.isfinite(out.responses))):
         raise NeurodataError("stimulus or responses contain NaN or infinite values; drop or fill "
                              "those frames first.")
-    return np.ascontiguousarray(stim.transpose(3, 0, 1, 2), np.float32), resp.astype(np.float32)
+    out.movie = np.ascontiguousarray(out.movie, np.float32)
+    out.responses = out.responses.astype(np.float32)
+    return out
 
 
 def _chunks(n_out: int, length: int, val_fraction: float) -> tuple[list[int], list[int]]:
@@ -217,37 +278,60 @@ def _correlation(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return (p * q).sum(0) / torch.sqrt((p**2).sum(0) * (q**2).sum(0)).clamp_min(1e-12)
 
 
+def _train_epoch(model: ConvGaussianModel, opt: Any, stim: torch.Tensor, resp: torch.Tensor,
+                 train: list[int], gen: torch.Generator, chunk_frames: int, batch_chunks: int,
+                 readout_l1: float) -> float:
+    model.train()
+    order = torch.randperm(len(train), generator=gen).tolist()
+    t = model.stimulus_shape[1]
+    losses = []
+    for i in range(0, len(order), batch_chunks):
+        x, y = _batch(stim, resp, [train[j] for j in order[i:i + batch_chunks]], chunk_frames, t)
+        loss = torch.nn.functional.poisson_nll_loss(model.traces(x), y, log_input=False, eps=1e-6)
+        loss = loss + readout_l1 * model.weights.abs().mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(float(loss.detach()))
+    return float(np.mean(losses))
+
+
+@renamed_kwargs(lr="learning_rate")
 def fit_predictive_model(
-    stimulus: xr.DataArray | np.ndarray,
-    responses: xr.DataArray | np.ndarray,
+    stimulus: xr.Dataset | xr.DataArray | np.ndarray,
+    responses: xr.DataArray | np.ndarray | None = None,
     *,
-    clip_frames: int = 12,
+    clip_frames: int | None = None,
     n_features: int = 16,
     n_hidden: int = 16,
     n_epochs: int = 30,
-    lr: float = 0.02,
+    learning_rate: float = 0.02,
     chunk_frames: int = 50,
     batch_chunks: int = 2,
     val_fraction: float = 0.1,
     patience: int = 8,
     readout_l1: float = 1e-3,
     device: str = "cpu",
-    random_state: int | None = None,
-    progress: bool = False,
+    random_state: Any = None,
+    progress: bool | None = None,
 ) -> ConvGaussianModel:
     """Train a :class:`ConvGaussianModel` on responses aligned to stimulus frames.
 
     Parameters
     ----------
-    stimulus : DataArray ``(time, y, x[, channel])`` or array
-        The movie shown (e.g. white noise), one entry per frame.
-    responses : DataArray ``(time, neuron)`` or array
+    stimulus : Dataset, DataArray or array
+        The result of :func:`neurodata.signals.align_movie` (a movie aligned
+        to a recording's responses with a lag window; ``responses`` is then
+        omitted), or the movie shown, ``(time, y, x[, channel])``, one entry
+        per frame.
+    responses : DataArray ``(time, unit|roi)`` or array, optional
         Responses per frame (counts or calcium), aligned to ``stimulus``.
-    clip_frames : int
-        Temporal extent of the model (frames of history per response).
+    clip_frames : int, optional
+        Temporal extent of the model (frames of history per response);
+        default: the lag window of an aligned movie, else 12.
     n_features, n_hidden : int
         Core sizes.
-    n_epochs, lr, chunk_frames, batch_chunks : int, float, int, int
+    n_epochs, learning_rate, chunk_frames, batch_chunks : int, float, int, int
         Adam training: contiguous chunks of ``chunk_frames`` responses, several per batch.
     val_fraction : float
         The last chunks held out for early stopping.
@@ -257,103 +341,105 @@ def fit_predictive_model(
         L1 penalty on the readout weights.
     device : str
         Torch device (CPU default).
-    random_state : int, optional
-        Seed.
-    progress : bool
-        Show a progress bar.
+    random_state : None, int or Generator
+        Seed (None: fresh entropy); torch's global generator is left alone.
+    progress : bool or None
+        Progress bar (None: shown in a terminal or notebook).
 
     Returns
     -------
     ConvGaussianModel
         In eval mode, with the best held-out weights; ``model.history_``
-        (an xarray.Dataset: ``loss`` and ``val_correlation`` per ``epoch``).
+        (an xarray.Dataset: ``loss`` and ``val_correlation`` per training
+        epoch, on ``iteration``); ``model.response_dim`` and
+        ``model.response_labels`` name the neurons it predicts.
 
     Examples
     --------
-    >>> from neurodata.datasets import make_retina_population, simulate_retina_recording
-    >>> truth, _ = make_retina_population(8, 2, stimulus_shape=(6, 5, 5), random_state=0)
-    >>> rec = simulate_retina_recording(truth, 600, random_state=0)
-    >>> model = fit_predictive_model(rec.stimulus, rec.responses, clip_frames=6, n_epochs=2,
-    ...                              chunk_frames=100, random_state=0)
-    >>> model.stimulus_shape, model.n_neurons
-    ((1, 6, 5, 5), 8)
+    >>> from neurodata.datasets import make_retina_population
+    >>> from neurodata.signals import align_movie
+    >>> rec = make_retina_population(8, 2, n_frames=600, stimulus_shape=(6, 5, 5),
+    ...                              random_state=0)
+    >>> model = fit_predictive_model(align_movie(rec, lags=6), n_epochs=2, chunk_frames=100,
+    ...                              random_state=0, progress=False)
+    >>> model.stimulus_shape, model.n_neurons, model.response_dim
+    ((1, 6, 5, 5), 8, 'unit')
     """
-    stim_np, resp_np = _as_arrays(stimulus, responses)
-    c, n_frames, h, w = stim_np.shape
-    if not 1 <= clip_frames <= n_frames:
-        raise NeurodataError(f"clip_frames must be between 1 and the number of frames ({n_frames}); "
-                             f"got {clip_frames}.")
+    data = _as_arrays(stimulus, responses)
+    c, n_frames, h, w = data.movie.shape
+    if clip_frames is None:
+        clip_frames = data.skip + 1 if data.skip else 12
+    clip_frames = check_integer("clip_frames", clip_frames, maximum=n_frames)
+    if data.skip and clip_frames != data.skip + 1:
+        raise NeurodataError(f"clip_frames ({clip_frames}) must equal the aligned movie's lag "
+                             f"window ({data.skip + 1} frames); align it with lags={clip_frames}.")
     train, val = _chunks(n_frames - clip_frames + 1, chunk_frames, val_fraction)
-    gen = torch.Generator().manual_seed(int(np.random.default_rng(random_state).integers(2**62)))
-    torch.manual_seed(int(torch.randint(2**31, (1,), generator=gen)))
+    rng = check_random_state(random_state)
     dev = torch.device(device)
-    stim, resp = torch.from_numpy(stim_np).to(dev), torch.from_numpy(resp_np).to(dev)
+    gen = torch_generator(rng)
+    stim = torch.from_numpy(data.movie).to(dev)
+    resp = torch.from_numpy(data.responses).to(dev)
     model = ConvGaussianModel(resp.shape[1], (c, clip_frames, h, w), n_features, n_hidden).to(dev)
-    with torch.no_grad():  # start each neuron at its mean rate
-        model.bias.copy_(torch.log(torch.expm1(resp.mean(0).clamp_min(1e-3))))
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    with torch.no_grad():  # start each neuron at its mean rate (over the responses trained on)
+        mean = resp[clip_frames - 1:].mean(0).clamp_min(1e-3)
+        model.bias.copy_(torch.log(torch.expm1(mean)))
+    opt = torch.optim.Adam(model.parameters(), lr=learning_rate)
     val_x, val_y = _batch(stim, resp, val, chunk_frames, clip_frames)
     best, best_state, since, hist = -np.inf, copy.deepcopy(model.state_dict()), 0, []
-    for _ in tqdm(range(n_epochs), disable=not progress, desc="training"):
-        model.train()
-        order = torch.randperm(len(train), generator=gen).tolist()
-        losses = []
-        for i in range(0, len(order), batch_chunks):
-            x, y = _batch(stim, resp, [train[j] for j in order[i:i + batch_chunks]], chunk_frames,
-                          clip_frames)
-            pred = model.traces(x)
-            loss = torch.nn.functional.poisson_nll_loss(pred, y, log_input=False, eps=1e-6)
-            loss = loss + readout_l1 * model.weights.abs().mean()
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            losses.append(float(loss.detach()))
-        model.eval()
-        with torch.no_grad():
-            corr = float(_correlation(model.traces(val_x).flatten(0, 1), val_y.flatten(0, 1)).mean())
-        hist.append((float(np.mean(losses)), corr))
-        if corr > best:
-            best, best_state, since = corr, copy.deepcopy(model.state_dict()), 0
-        else:
-            since += 1
-            if since >= patience:
-                break
+    with torch_seeded(rng):  # the readout's position noise: seeded, global state restored
+        for _ in progress_bar(range(n_epochs), progress=progress, desc="training"):
+            loss = _train_epoch(model, opt, stim, resp, train, gen, chunk_frames, batch_chunks,
+                                readout_l1)
+            model.eval()
+            with torch.no_grad():
+                corr = float(_correlation(model.traces(val_x).flatten(0, 1),
+                                          val_y.flatten(0, 1)).mean())
+            hist.append({"loss": loss, "val_correlation": corr})
+            if corr > best:
+                best, best_state, since = corr, copy.deepcopy(model.state_dict()), 0
+            else:
+                since += 1
+                if since >= patience:
+                    break
     model.load_state_dict(best_state)
     model.eval()
-    h_arr = np.array(hist)
-    model.history_ = xr.Dataset({"loss": ("epoch", h_arr[:, 0]), "val_correlation": ("epoch", h_arr[:, 1])},
-                                coords={"epoch": np.arange(len(hist))})
+    model.history_ = make_history(hist, attrs={"iteration": "training epoch"})
+    model.response_dim = data.dim
+    model.response_labels = data.labels if data.labels is not None else np.arange(resp.shape[1])
     return model
 
 
-def prediction_correlation(model: Any, stimulus: xr.DataArray | np.ndarray,
-                           responses: xr.DataArray | np.ndarray) -> xr.DataArray:
+def prediction_correlation(model: Any, stimulus: xr.Dataset | xr.DataArray | np.ndarray,
+                           responses: xr.DataArray | np.ndarray | None = None) -> xr.DataArray:
     """Per-neuron correlation between a model's predictions and responses to a movie.
 
-    The first ``T - 1`` frames (``T`` the model's clip length) have no full
-    history and are skipped.
-
-    ``model`` has ``stimulus_shape`` and ``traces(movie)``
+    ``stimulus`` and ``responses`` are as in :func:`fit_predictive_model` (an
+    aligned Dataset alone, or a movie and its responses).  Frames without a
+    full history (the first ``T - 1``, ``T`` the model's clip length) are
+    skipped.  ``model`` has ``stimulus_shape`` and ``traces(movie)``
     (:class:`ConvGaussianModel`, :class:`~neurodata.datasets.RetinaLNModel`).
 
     Examples
     --------
-    >>> from neurodata.datasets import make_retina_population, simulate_retina_recording
-    >>> truth, _ = make_retina_population(6, 2, stimulus_shape=(6, 5, 5), random_state=0)
-    >>> rec = simulate_retina_recording(truth, 300, random_state=1)
-    >>> float(prediction_correlation(truth, rec.stimulus, rec.rate).min()) > 0.999
+    >>> from neurodata.datasets import RetinaLNModel, make_retina_population
+    >>> from neurodata.signals import align_movie
+    >>> rec = make_retina_population(6, 2, n_frames=300, stimulus_shape=(6, 5, 5),
+    ...                              random_state=0)
+    >>> truth = RetinaLNModel.from_recording(rec)
+    >>> aligned = align_movie(rec, lags=6, variable="true_rate")
+    >>> float(prediction_correlation(truth, aligned).min()) > 0.999
     True
     """
-    stim_np, resp_np = _as_arrays(stimulus, responses)
+    data = _as_arrays(stimulus, responses)
     t = model.stimulus_shape[1]
+    if data.skip and data.skip + 1 != t:
+        raise NeurodataError(f"the model sees {t} frames; align the movie with lags={t}.")
     dev = next(chain_tensors(model)).device
     with torch.no_grad():
-        pred = model.traces(torch.from_numpy(stim_np)[None].to(dev))[0].cpu()
-    corr = _correlation(pred, torch.from_numpy(resp_np[t - 1:])).numpy()
-    dim = responses.dims[1] if isinstance(responses, xr.DataArray) else "neuron"
-    coords = {dim: responses[dim].values} if isinstance(responses, xr.DataArray) and dim in \
-        responses.coords else None
-    return xr.DataArray(corr, dims=(dim,), coords=coords, name="correlation")
+        pred = model.traces(torch.from_numpy(data.movie)[None].to(dev))[0].cpu()
+    corr = _correlation(pred, torch.from_numpy(data.responses[t - 1:])).numpy()
+    coords = {data.dim: data.labels} if data.labels is not None else None
+    return xr.DataArray(corr, dims=(data.dim,), coords=coords, name="correlation")
 
 
 def chain_tensors(model: torch.nn.Module):

@@ -7,6 +7,7 @@ import numpy as np
 import xarray as xr
 from matplotlib.figure import Figure
 
+from neurodata._utils import check_option, get_axes
 from neurodata.errors import ShapeError
 
 __all__ = ["plot_mds", "plot_response_confusion", "plot_type_confusion"]
@@ -50,14 +51,16 @@ def plot_mds(stimuli: xr.DataArray, kind: str = "frames", *, channel: int = 0,
     >>> len(plot_mds(stim).axes), len(plot_mds(stim, "traces").axes)
     (8, 4)
     """
+    check_option("kind", kind, ("frames", "traces"))
     s = _check_stimuli(stimuli)
     k, t = s.sizes["cluster"], s.sizes["time"]
     vmax = float(np.abs(s.values).max()) or 1.0
     if kind == "frames":
         idx = np.arange(t) if not n_frames or n_frames >= t else \
             np.unique(np.linspace(0, t - 1, n_frames).round().astype(int))
-        fig = fig or plt.figure(figsize=(1.0 * len(idx) + 0.5, 1.0 * k + 0.5))
-        axes = fig.subplots(k, len(idx), squeeze=False)
+        size = (1.0 * len(idx) + 0.5, 1.0 * k + 0.5)
+        fig, axes = (get_axes(nrows=k, ncols=len(idx), figsize=size, squeeze=False) if fig is None
+                     else (fig, fig.subplots(k, len(idx), squeeze=False)))
         for c in range(k):
             for j, f in enumerate(idx):
                 ax = axes[c, j]
@@ -69,10 +72,10 @@ def plot_mds(stimuli: xr.DataArray, kind: str = "frames", *, channel: int = 0,
             axes[c, 0].set_ylabel(f"cluster {int(s.cluster[c])}", fontsize=8)
         fig.suptitle("Most discriminative stimuli (frames; t=0 is the response frame)")
         return fig
-    if kind != "traces":
-        raise ShapeError(f"kind must be 'frames' or 'traces'; got {kind!r}.")
-    fig = fig or plt.figure(figsize=(6, 1.6 * k + 0.5))
-    axes = fig.subplots(k, 2, squeeze=False, gridspec_kw={"width_ratios": [1, 2.5]})
+    grid = {"width_ratios": [1, 2.5]}
+    fig, axes = (get_axes(nrows=k, ncols=2, figsize=(6, 1.6 * k + 0.5), squeeze=False,
+                          gridspec_kw=grid) if fig is None
+                 else (fig, fig.subplots(k, 2, squeeze=False, gridspec_kw=grid)))
     cy, cx = s.sizes["y"] // 2, s.sizes["x"] // 2
     lag = np.arange(t) - t + 1
     for c in range(k):
@@ -91,7 +94,6 @@ def plot_mds(stimuli: xr.DataArray, kind: str = "frames", *, channel: int = 0,
     axes[0, 1].set_title("centre pixel over time", fontsize=8)
     if s.sizes["channel"] > 1:
         axes[0, 1].legend(fontsize=7)
-    fig.tight_layout()
     return fig
 
 
@@ -122,7 +124,7 @@ def plot_response_confusion(matrix: xr.DataArray, ax: plt.Axes | None = None) ->
         raise ShapeError("matrix must be a DataArray with dims ('mds', 'cluster'), e.g. from "
                          "response_confusion_matrix.")
     m = matrix.transpose("mds", "cluster")
-    ax = ax or plt.figure(figsize=(5, 4)).subplots()
+    _, ax = get_axes(ax, figsize=(5, 4))
     vmax = float(np.nanmax(np.abs(m.values)))
     _heatmap(ax, m.values, list(m["cluster"].values) if "cluster" in m.coords else
              list(range(m.shape[1])), list(m["mds"].values) if "mds" in m.coords else
@@ -147,7 +149,7 @@ def plot_type_confusion(matrix: xr.DataArray, ax: plt.Axes | None = None) -> plt
         raise ShapeError("matrix must be a DataArray with dims ('cluster', 'type'), e.g. from "
                          "type_confusion_matrix.")
     m = matrix.transpose("type", "cluster")
-    ax = ax or plt.figure(figsize=(5, 4)).subplots()
+    _, ax = get_axes(ax, figsize=(5, 4))
     _heatmap(ax, m.values, list(m["cluster"].values), list(m["type"].values), "Greys", 0, None)
     ax.set_xlabel("cluster")
     ax.set_ylabel("known type")

@@ -26,9 +26,13 @@ import numpy as np
 import torch
 import xarray as xr
 
-from neurodata.errors import NeurodataError, ShapeError
+from neurodata._utils import check_integer, check_positive, check_random_state
+from neurodata.errors import NeurodataError, NoNeuralDataError, ShapeError
 
 __all__ = ["RETINA_TYPES", "RetinaLNModel", "make_retina_population", "simulate_retina_recording"]
+
+#: Session time (s) at which the movie starts.
+MOVIE_START = 1.0
 
 
 @dataclass(frozen=True)
@@ -68,12 +72,12 @@ class RetinaLNModel(torch.nn.Module):
     Parameters
     ----------
     filters : torch.Tensor
-        ``(neuron, channel, time, y, x)`` unit-norm filters; time runs forward,
+        ``(unit, channel, time, y, x)`` unit-norm filters; time runs forward,
         so the last frame is the most recent.
     gains, thresholds : torch.Tensor
-        ``(neuron,)`` output gains and thresholds.
+        ``(unit,)`` output gains and thresholds.
     on_off : torch.Tensor
-        ``(neuron,)`` booleans, True for ON-OFF cells.
+        ``(unit,)`` booleans, True for ON-OFF cells.
     contrast : float
         Reference RMS contrast.
     beta : float
@@ -81,7 +85,8 @@ class RetinaLNModel(torch.nn.Module):
 
     Examples
     --------
-    >>> model, cells = make_retina_population(12, 3, random_state=0)
+    >>> rec = make_retina_population(12, 3, n_frames=100, random_state=0)
+    >>> model = RetinaLNModel.from_recording(rec)
     >>> model.stimulus_shape
     (1, 12, 9, 9)
     >>> tuple(model(torch.zeros(2, *model.stimulus_shape)).shape)
@@ -92,6 +97,9 @@ class RetinaLNModel(torch.nn.Module):
     gains: torch.Tensor
     thresholds: torch.Tensor
     on_off: torch.Tensor
+    #: Neuron dimension and labels of the recording the model describes.
+    response_dim: str = "unit"
+    response_labels: np.ndarray | None = None
 
     def __init__(self, filters: torch.Tensor, gains: torch.Tensor, thresholds: torch.Tensor,
                  on_off: torch.Tensor, contrast: float = 0.3, beta: float = 2.0) -> None:
@@ -102,6 +110,34 @@ class RetinaLNModel(torch.nn.Module):
         self.register_buffer("on_off", on_off.bool())
         self.contrast = float(contrast)
         self.beta = float(beta)
+
+    @classmethod
+    def from_recording(cls, recording: xr.Dataset) -> RetinaLNModel:
+        """The ground-truth model of a recording made by :func:`make_retina_population`.
+
+        Reads the ``filters (unit, channel, lag, y, x)`` variable and the
+        ``gain``, ``threshold`` and ``on_off`` columns of the units table (for
+        a file written with :func:`~neurodata.save_nwb`, the filters come back
+        through :func:`~neurodata.read_results`: ``rec.assign(filters=...)``).
+        """
+        if not isinstance(recording, xr.Dataset) or "filters" not in recording:
+            raise NoNeuralDataError(
+                "the recording has no ground-truth 'filters' variable (only recordings made by "
+                "make_retina_population have one; for its NWB file, add it back from "
+                "neurodata.read_results(path)['filters']).")
+        f = recording["filters"].transpose("unit", "channel", "lag", "y", "x")
+        missing = [c for c in ("gain", "threshold", "on_off") if c not in recording.coords]
+        if missing:
+            raise NoNeuralDataError(f"the units table lacks the ground-truth column(s) {missing}.")
+        model = cls(torch.from_numpy(np.asarray(f.values, dtype=np.float32)),
+                    torch.from_numpy(np.asarray(recording["gain"].values, dtype=np.float32)),
+                    torch.from_numpy(np.asarray(recording["threshold"].values, dtype=np.float32)),
+                    torch.from_numpy(np.asarray(recording["on_off"].values).astype(bool)),
+                    contrast=float(f.attrs.get("contrast", 0.3)),
+                    beta=float(f.attrs.get("beta", 2.0)))
+        model.response_dim = "unit"
+        model.response_labels = np.asarray(recording["unit"].values)
+        return model
 
     @property
     def stimulus_shape(self) -> tuple[int, int, int, int]:
@@ -121,7 +157,7 @@ class RetinaLNModel(torch.nn.Module):
         return self.gains * torch.where(self.on_off, on + off, on)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Responses ``(batch, neuron)`` to clips ``(batch, channel, time, y, x)``."""
+        """Responses ``(batch, unit)`` to clips ``(batch, channel, time, y, x)``."""
         if tuple(x.shape[1:]) != self.stimulus_shape:
             raise ShapeError(f"stimuli must have shape (batch, {', '.join(map(str, self.stimulus_shape))})"
                              f" = (batch, channel, time, y, x); got {tuple(x.shape)}.")
@@ -130,7 +166,7 @@ class RetinaLNModel(torch.nn.Module):
         return self._nonlinearity(drive)
 
     def traces(self, movie: torch.Tensor) -> torch.Tensor:
-        """Responses ``(batch, time_out, neuron)`` to movies ``(batch, channel, time, y, x)``.
+        """Responses ``(batch, time_out, unit)`` to movies ``(batch, channel, time, y, x)``.
 
         The response at output frame ``k`` sees movie frames ``k .. k + T - 1``
         (``T`` the filter length), i.e. it is the response at frame ``k + T - 1``.
@@ -140,7 +176,7 @@ class RetinaLNModel(torch.nn.Module):
             raise ShapeError(f"movie must have shape (batch, {c}, time >= {t}, {h}, {w}); "
                              f"got {tuple(movie.shape)}.")
         drive = torch.nn.functional.conv3d(movie.to(self.filters.dtype), self.filters)
-        drive = drive[..., 0, 0].transpose(1, 2) / self.contrast  # (batch, time_out, neuron)
+        drive = drive[..., 0, 0].transpose(1, 2) / self.contrast  # (batch, time_out, unit)
         return self._nonlinearity(drive)
 
 
@@ -185,62 +221,11 @@ def _validate(n_neurons: int, n_types: int, stimulus_shape: Sequence[int], n_cha
     return t, h, w
 
 
-def make_retina_population(
-    n_neurons: int = 240,
-    n_types: int = 6,
-    *,
-    stimulus_shape: Sequence[int] = (12, 9, 9),
-    n_channels: int = 1,
-    jitter: float = 0.1,
-    gain_sigma: float = 0.4,
-    random_state: int | np.random.Generator | None = None,
-) -> tuple[RetinaLNModel, xr.Dataset]:
-    """Draw LN retinal cells of ``n_types`` known functional types and their ground-truth model.
-
-    Types are taken in the order of :data:`RETINA_TYPES` (OFF sustained, OFF
-    transient, ON sustained, ON transient, ON-OFF, ON slow, OFF slow, ON local).
-    Each type has a biphasic temporal kernel (latency, lobe width,
-    transience), a difference-of-Gaussians spatial filter centred on the canvas,
-    a polarity (ON, OFF, or ON-OFF: rectified in both directions) and, with
-    several channels, a channel weighting.  Within a type every parameter
-    jitters by a relative ``jitter`` (latency by ``3 * jitter`` frames, the
-    centre position by ``jitter`` pixels); gains are log-normal with median 1
-    and log-sd ``gain_sigma``.  Cells are split as evenly as possible among
-    types and shuffled.
-
-    Parameters
-    ----------
-    n_neurons, n_types : int
-        Population size and number of types (1 to 8).
-    stimulus_shape : (int, int, int)
-        ``(time, y, x)`` of one stimulus clip; the filters span it.
-    n_channels : int
-        Stimulus channels (e.g. 2 for green and UV).
-    jitter : float
-        Relative within-type variability, in [0, 1).
-    gain_sigma : float
-        Log-sd of the log-normal gains.
-    random_state : int, Generator or None
-        Seed.
-
-    Returns
-    -------
-    model : RetinaLNModel
-        Maps clips ``(batch, channel, time, y, x)`` to responses ``(batch, neuron)``.
-    cells : xarray.Dataset
-        On dimension ``neuron``: ``type`` (int), ``type_name``, ``polarity``,
-        ``gain``, ``latency``, ``centre_sigma``.
-
-    Examples
-    --------
-    >>> model, cells = make_retina_population(60, 4, random_state=0)
-    >>> np.bincount(cells.type.values).tolist()
-    [15, 15, 15, 15]
-    >>> sorted(set(cells.type_name.values.tolist()))
-    ['OFF sustained', 'OFF transient', 'ON sustained', 'ON transient']
-    """
+def _draw_population(n_neurons: int, n_types: int, stimulus_shape: Sequence[int],
+                     n_channels: int, jitter: float, gain_sigma: float,
+                     rng: np.random.Generator) -> tuple[RetinaLNModel, dict]:
+    """The cells' ground-truth model and their known properties (units-table columns)."""
     t, h, w = _validate(n_neurons, n_types, stimulus_shape, n_channels, jitter)
-    rng = np.random.default_rng(random_state)
     types = rng.permutation(np.arange(n_neurons) % n_types)
     table = [RETINA_TYPES[k] for k in types]
 
@@ -268,84 +253,176 @@ def make_retina_population(
     thresholds = np.where(polarity == 0, 1.0, 0.5)
     model = RetinaLNModel(torch.from_numpy(filt), torch.from_numpy(gains),
                           torch.from_numpy(thresholds), torch.from_numpy(polarity == 0))
-    cells = xr.Dataset(
-        {
-            "type": ("neuron", types.astype(np.int64)),
-            "type_name": ("neuron", np.array([c.name for c in table], dtype=object)),
-            "polarity": ("neuron", polarity.astype(np.int64)),
-            "gain": ("neuron", gains),
-            "latency": ("neuron", latency),
-            "centre_sigma": ("neuron", centre),
-        },
-        coords={"neuron": np.arange(n_neurons)},
-        attrs={"stimulus_shape": (n_channels, t, h, w), "contrast": model.contrast},
-    )
+    cells = {"type": types.astype(np.int64),
+             "type_name": np.array([c.name for c in table], dtype=object),
+             "polarity": polarity.astype(np.int64), "latency": latency, "centre_sigma": centre}
     return model, cells
+
+
+def make_retina_population(
+    n_neurons: int = 240,
+    n_types: int = 6,
+    *,
+    n_frames: int = 1500,
+    stimulus_shape: Sequence[int] = (12, 9, 9),
+    n_channels: int = 1,
+    jitter: float = 0.1,
+    gain_sigma: float = 0.4,
+    contrast: float = 0.3,
+    rate_scale: float = 2.0,
+    frame_rate: float = 30.0,
+    random_state: int | np.random.Generator | None = None,
+) -> xr.Dataset:
+    """Record LN retinal cells of ``n_types`` known functional types shown a white-noise movie.
+
+    Types are taken in the order of :data:`RETINA_TYPES` (OFF sustained, OFF
+    transient, ON sustained, ON transient, ON-OFF, ON slow, OFF slow, ON local).
+    Each type has a biphasic temporal kernel (latency, lobe width,
+    transience), a difference-of-Gaussians spatial filter centred on the canvas,
+    a polarity (ON, OFF, or ON-OFF: rectified in both directions) and, with
+    several channels, a channel weighting.  Within a type every parameter
+    jitters by a relative ``jitter`` (latency by ``3 * jitter`` frames, the
+    centre position by ``jitter`` pixels); gains are log-normal with median 1
+    and log-sd ``gain_sigma``.  Cells are split as evenly as possible among
+    types and shuffled.  The cells are then shown a white-noise movie and
+    their Poisson spike trains recorded (:func:`simulate_retina_recording`).
+
+    Parameters
+    ----------
+    n_neurons, n_types : int
+        Population size and number of types (1 to 8).
+    n_frames : int
+        Length of the movie (frames).
+    stimulus_shape : (int, int, int)
+        ``(time, y, x)`` of one stimulus clip; the filters span it and the
+        movie's frames are ``y x x``.
+    n_channels : int
+        Stimulus channels (e.g. 2 for green and UV).
+    jitter : float
+        Relative within-type variability, in [0, 1).
+    gain_sigma : float
+        Log-sd of the log-normal gains.
+    contrast, rate_scale, frame_rate : float
+        The movie and the responses (see :func:`simulate_retina_recording`).
+    random_state : int, Generator or None
+        Seed of the cells and of the recording.
+
+    Returns
+    -------
+    xarray.Dataset
+        The recording of :func:`simulate_retina_recording`, whose units table
+        also holds each cell's known ``type`` (int), ``type_name``,
+        ``polarity``, ``latency`` and ``centre_sigma``.  The ground-truth
+        model is :meth:`RetinaLNModel.from_recording`.
+
+    Examples
+    --------
+    >>> rec = make_retina_population(60, 4, n_frames=200, random_state=0)
+    >>> np.bincount(rec.type.values).tolist()
+    [15, 15, 15, 15]
+    >>> sorted(set(rec.type_name.values.tolist()))
+    ['OFF sustained', 'OFF transient', 'ON sustained', 'ON transient']
+    >>> rec.movie.dims, RetinaLNModel.from_recording(rec).n_neurons
+    (('time_movie', 'y', 'x'), 60)
+    """
+    rng = check_random_state(random_state)
+    model, cells = _draw_population(n_neurons, n_types, stimulus_shape, n_channels, jitter,
+                                    gain_sigma, rng)
+    rec = simulate_retina_recording(model, n_frames, contrast=contrast, rate_scale=rate_scale,
+                                    frame_rate=frame_rate, random_state=rng)
+    return rec.assign_coords({k: ("unit", v) for k, v in cells.items()})
+
+
+def _spikes_in_frames(counts: np.ndarray, onsets: np.ndarray, step: float,
+                      rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Spike times drawn uniformly within the frame of each count, sorted; and their units."""
+    frame, unit = np.nonzero(counts)
+    n = counts[frame, unit].astype(np.int64)
+    frame, unit = np.repeat(frame, n), np.repeat(unit, n)
+    times = onsets[frame] + step * rng.random(frame.size)
+    order = np.argsort(times, kind="stable")
+    return times[order], unit[order]
 
 
 def simulate_retina_recording(
     model: RetinaLNModel,
-    n_frames: int = 4000,
+    n_frames: int = 1500,
     *,
     contrast: float = 0.3,
     rate_scale: float = 2.0,
     frame_rate: float = 30.0,
     random_state: int | np.random.Generator | None = None,
 ) -> xr.Dataset:
-    """Show a population a white-noise movie and draw Poisson responses aligned to its frames.
+    """Show a population a white-noise movie and record its Poisson spike trains.
 
-    The movie is Gaussian white noise of RMS ``contrast``; before the first
-    frame the screen is grey (zero), so every frame has a response.  The
-    response in frame ``k`` is a Poisson count with mean
-    ``rate_scale * r(k)``, ``r(k)`` the model's response to the clip that ends
-    at frame ``k``.
+    The movie is Gaussian white noise of RMS ``contrast``, one frame every
+    ``1 / frame_rate`` seconds from ``t = 1 s``; before the first frame the
+    screen is grey (zero).  While frame ``k`` is shown, each cell fires a
+    Poisson number of spikes with mean ``rate_scale * r(k)``, ``r(k)`` the
+    model's response to the clip that ends at frame ``k``; the spikes fall
+    uniformly within the frame.
 
     Parameters
     ----------
     model : RetinaLNModel
-        The population (from :func:`make_retina_population`; any module with
-        ``stimulus_shape`` and ``traces`` works).
+        The population (any module with ``stimulus_shape`` and ``traces``).
     n_frames : int
         Movie length.
     contrast : float
         RMS contrast of the noise.
     rate_scale : float
-        Mean counts per frame per unit of model response.
+        Mean spikes per frame per unit of model response.
     frame_rate : float
-        Frames per second (sets the ``time`` coordinate).
+        Frames per second.
     random_state : int, Generator or None
         Seed.
 
     Returns
     -------
     xarray.Dataset
-        ``stimulus (time, y, x, channel)``, ``responses (time, neuron)`` (counts),
-        ``rate (time, neuron)`` (the noise-free mean), ``time`` in seconds.
+        A recording: ``movie (time_movie, y, x)`` (``(time_movie, y, x,
+        channel)`` for several channels), ``time_movie`` the frame onsets;
+        ``spike_times``/``spike_unit`` with the units table (``gain``,
+        ``threshold``, ``on_off``); ground truth ``filters (unit, channel,
+        lag, y, x)`` (attrs ``contrast``, ``beta``) and ``true_rate (time,
+        unit)``, the noise-free mean count of every frame (``time``: frame
+        centres).
 
     Examples
     --------
-    >>> model, _ = make_retina_population(20, 2, random_state=0)
+    >>> model = RetinaLNModel.from_recording(make_retina_population(20, 2, n_frames=10,
+    ...                                                             random_state=0))
     >>> rec = simulate_retina_recording(model, 100, random_state=0)
-    >>> rec.responses.dims, rec.stimulus.dims
-    (('time', 'neuron'), ('time', 'y', 'x', 'channel'))
+    >>> rec.movie.dims, rec.true_rate.dims
+    (('time_movie', 'y', 'x'), ('time', 'unit'))
     """
-    if n_frames < 1:
-        raise NeurodataError(f"n_frames must be positive; got {n_frames}.")
-    rng = np.random.default_rng(random_state)
+    check_integer("n_frames", n_frames)
+    check_positive("frame_rate", frame_rate)
+    rng = check_random_state(random_state)
     c, t, h, w = model.stimulus_shape
     movie = (contrast * rng.standard_normal((n_frames, h, w, c))).astype(np.float32)
     padded = np.concatenate([np.zeros((t - 1, h, w, c), np.float32), movie])
     with torch.no_grad():
         rate = model.traces(torch.from_numpy(padded).permute(3, 0, 1, 2)[None])[0].numpy()
-    counts = rng.poisson(rate_scale * rate.astype(np.float64)).astype(np.float32)
-    time = np.arange(n_frames) / frame_rate
-    neuron = np.arange(rate.shape[1])
+    rate = rate_scale * rate.astype(np.float64)
+    counts = rng.poisson(rate)
+    step = 1.0 / frame_rate
+    onsets = MOVIE_START + np.arange(n_frames) * step
+    times, unit = _spikes_in_frames(counts, onsets, step, rng)
+    units = np.arange(rate.shape[1])
+    movie_var = (("time_movie", "y", "x"), movie[..., 0]) if c == 1 else \
+        (("time_movie", "y", "x", "channel"), movie)
+    filters = xr.DataArray(model.filters.cpu().numpy(), dims=("unit", "channel", "lag", "y", "x"),
+                           attrs={"contrast": model.contrast, "beta": model.beta,
+                                  "description": "ground-truth filters; lag runs forward, the "
+                                                 "last is the current frame"})
     return xr.Dataset(
-        {
-            "stimulus": (("time", "y", "x", "channel"), movie),
-            "responses": (("time", "neuron"), counts),
-            "rate": (("time", "neuron"), (rate_scale * rate).astype(np.float32)),
-        },
-        coords={"time": time, "neuron": neuron},
-        attrs={"frame_rate": frame_rate, "contrast": contrast},
+        {"movie": movie_var, "spike_times": ("spike", times), "spike_unit": ("spike", unit),
+         "true_rate": (("time", "unit"), rate.astype(np.float32)), "filters": filters},
+        coords={"time_movie": onsets, "time": onsets + step / 2, "unit": units,
+                "gain": ("unit", model.gains.cpu().numpy().astype(np.float64)),
+                "threshold": ("unit", model.thresholds.cpu().numpy().astype(np.float64)),
+                "on_off": ("unit", model.on_off.cpu().numpy().astype(np.int64))},
+        attrs={"frame_rate": float(frame_rate), "contrast": float(contrast),
+               "rate_scale": float(rate_scale)},
     )

@@ -18,7 +18,8 @@ import numpy as np
 import scipy.linalg as sla
 import xarray as xr
 
-from neurodata.errors import NeurodataWarning, UnstableDynamicsError
+from neurodata._utils import check_integer, check_random_state
+from neurodata.errors import NeurodataError, NeurodataWarning, UnstableDynamicsError
 from neurodata.rnn._simulate import simulate_rate_network, soc_nonlinearity
 
 __all__ = [
@@ -170,7 +171,7 @@ def make_soc_network(
     >>> bool((w.values[:, w.unit_type.values == "I"] <= 0).all())
     True
     """
-    rng = np.random.default_rng(random_state)
+    rng = check_random_state(random_state)
     n, n_exc = int(n_units), round(excitatory_fraction * n_units)
     fe = n_exc / n
     scale = initial_radius / np.sqrt(n * connection_prob * (1 - connection_prob)
@@ -231,23 +232,64 @@ def _fit_readout(rates_e: np.ndarray, targets: np.ndarray, ridge: float) -> np.n
                            design.T @ targets.reshape(-1, targets.shape[-1]))
 
 
-def _teacher_dataset(rates, output, inputs, t, angles, extra, attrs) -> xr.Dataset:
-    n_trials, _, n_units = rates.shape
-    ds = xr.Dataset(
-        {
-            "rates": (("trial", "time", "unit"), rates),
-            "outputs": (("trial", "time", "output"), output),
-            "inputs": (("trial", "time", "input"), inputs),
-            **extra,
-        },
-        coords={
-            "trial": np.arange(n_trials), "time": t, "unit": np.arange(n_units),
-            "output": [f"muscle{i}" for i in range(output.shape[-1])],
-            "input": ["cos", "sin"], "condition_angle": ("trial", angles),
-        },
-        attrs=attrs,
-    )
-    return ds
+# ------------------------------------------------------------------ recordings
+#: Session time (s) at which the first trial of a simulated recording starts.
+SESSION_START = 1.0
+
+
+def _poisson_spikes(rates: np.ndarray, time: np.ndarray, dt: float, units: np.ndarray,
+                    rng: np.random.Generator) -> dict:
+    """Poisson spike trains of ``rates (time, unit)`` in Hz; sample ``k`` covers
+    ``[time[k] - dt/2, time[k] + dt/2)``, so that bins centred on ``time`` count them."""
+    counts = rng.poisson(np.clip(rates, 0.0, None) * dt)
+    k, unit = np.nonzero(counts)
+    n = counts[k, unit]
+    k, unit = np.repeat(k, n), np.repeat(unit, n)
+    times = time[k] - dt / 2 + dt * rng.random(k.size)
+    order = np.argsort(times, kind="stable")
+    return {"spike_times": ("spike", times[order]), "spike_unit": ("spike", units[unit[order]])}
+
+
+def _trial_session(rates: np.ndarray, dt: float, *, series: dict, trial_coords: dict,
+                   unit_coords: dict, spikes: np.ndarray | None, rng: np.random.Generator
+                   ) -> xr.Dataset:
+    """Trials ``(trial, step, ...)`` laid back to back as one schema recording.
+
+    ``rates`` become ``rates (time, unit)``; each entry ``name: (values, labels)``
+    of ``series`` becomes a series ``name (time_<name>, <name>_channel)`` on its
+    own time axis (sampled at the same instants); with ``spikes`` (rates in Hz,
+    ``(trial, step, unit)``) Poisson spike trains are added.
+    """
+    n_trials, n_steps, n_units = rates.shape
+    time = SESSION_START + np.arange(n_trials * n_steps) * dt
+    starts = SESSION_START + np.arange(n_trials) * n_steps * dt
+    units = np.arange(n_units)
+    data: dict = {"rates": (("time", "unit"), rates.reshape(-1, n_units))}
+    coords: dict = {"time": time, "unit": units, **unit_coords, "trial": np.arange(n_trials),
+                    "trial_start_time": ("trial", starts),
+                    "trial_stop_time": ("trial", starts + n_steps * dt)}
+    for key, value in trial_coords.items():
+        coords[f"trial_{key}"] = ("trial", np.asarray(value))
+    for name, (values, labels) in series.items():
+        data[name] = ((f"time_{name}", f"{name}_channel"), values.reshape(-1, values.shape[-1]))
+        coords[f"time_{name}"] = time
+        coords[f"{name}_channel"] = np.asarray(labels)
+    if spikes is not None:
+        data.update(_poisson_spikes(spikes.reshape(-1, n_units), time, dt, units, rng))
+    return xr.Dataset(data, coords=coords)
+
+
+def _check_repeats(n_repeats: int, spikes: bool) -> None:
+    check_integer("n_repeats", n_repeats)
+    if not isinstance(spikes, bool):
+        raise NeurodataError(f"spikes must be True or False; got {spikes!r}.")
+
+
+def _cue(angles: np.ndarray, n_steps: int, n_prep: int) -> np.ndarray:
+    """The condition cue ``(cos, sin)`` during the preparatory period, zero after."""
+    cue = np.zeros((angles.size, n_steps, 2))
+    cue[:, :n_prep] = np.stack([np.cos(angles), np.sin(angles)], -1)[:, None, :]
+    return cue
 
 
 def make_motor_teacher(
@@ -262,10 +304,12 @@ def make_motor_teacher(
     initial_norm: float = 1.5,
     r0: float = 20.0,
     rmax: float = 100.0,
+    n_repeats: int = 1,
+    spikes: bool = False,
     weights: np.ndarray | xr.DataArray | None = None,
-    random_state: int | None = 0,
+    random_state: int | np.random.Generator | None = 0,
 ) -> xr.Dataset:
-    """Simulate a motor-cortex-like teacher: a SOC turning preparatory states
+    """Record a motor-cortex-like teacher: a SOC turning preparatory states
     into multiphasic EMG-like outputs, for several reach conditions.
 
     The circuit (:func:`make_soc_network`, or ``weights``) follows
@@ -275,13 +319,17 @@ def make_motor_teacher(
     ``x0_c = initial_norm sqrt(N) (cos theta_c v1 + sin theta_c v2)``, where
     ``v1, v2`` are the two most amplified initial conditions (top eigenvectors
     of the observability Gramian of ``W - I``).  During the preparatory period
-    (``-prep_duration <= t < 0``) an external input drives the state along the
-    smooth ramp ``x(t) = (1 - cos(pi (t + T_prep) / T_prep)) / 2 * x0_c``; from
-    ``t = 0`` the circuit runs freely (RK4, 4 substeps per sample).  The EMG-like
+    an external input drives the state along the smooth ramp
+    ``x(t) = (1 - cos(pi (t + T_prep) / T_prep)) / 2 * x0_c``; from movement
+    onset the circuit runs freely (RK4, 4 substeps per sample).  The EMG-like
     outputs are a linear readout (with bias) of the excitatory rates, fitted by
     ridge regression so that the outputs approximate multiphasic,
-    direction-tuned templates; the returned outputs are that readout of the
+    direction-tuned templates; the recorded outputs are that readout of the
     simulated rates, so the teacher produces them exactly.
+
+    The result is a recording (:mod:`neurodata.schema`): trials laid back to
+    back from ``t = 1 s``, each ``prep_duration + duration + dt`` long,
+    condition ``i % n_conditions`` in trial ``i``.
 
     Parameters
     ----------
@@ -297,33 +345,40 @@ def make_motor_teacher(
         Norm of the preparatory states in units of ``sqrt(N)``.
     r0, rmax : float
         Baseline and maximal firing rates (Hz).
+    n_repeats : int
+        Trials per condition (identical rates; independent spike trains).
+    spikes : bool
+        Add Poisson spike trains drawn from the rates (sample ``k`` covers
+        ``[t_k - dt/2, t_k + dt/2)``).
     weights : array or DataArray, optional
         A ready circuit (``(unit, unit_pre)``, excitatory units first).
-    random_state : int or None
-        Seed of the circuit and of the readout templates.
+    random_state : int, Generator or None
+        Seed of the circuit, the readout templates and the spikes.
 
     Returns
     -------
     xarray.Dataset
-        ``rates (trial, time, unit)`` firing rates ``r0 + f(x)`` in Hz;
-        ``outputs (trial, time, output)``; ``inputs (trial, time, input)`` the
-        condition cue ``(cos, sin)`` held during preparation; ``weights
-        (unit, unit_pre)``; ``readout (output, unit)`` and ``readout_bias
-        (output)``; ``initial_state (trial, unit)``; coordinates ``time`` (s,
-        movement onset at 0), ``condition_angle (trial)``, ``unit_type (unit)``.
+        A recording: ``rates (time, unit)`` firing rates ``r0 + f(x)`` in Hz
+        (noise-free); ``emg (time_emg, emg_channel)`` the outputs; ``cue
+        (time_cue, cue_channel)`` the condition cue ``(cos, sin)`` held during
+        preparation; a trial table with ``trial_condition``, ``trial_angle``
+        and ``trial_movement_onset``; with ``spikes``, ``spike_times`` and
+        ``spike_unit``.  Ground truth: ``weights (unit, unit_pre)``,
+        ``readout (emg_channel, unit)``, ``readout_bias (emg_channel)``,
+        ``initial_state (condition, unit)``; coordinate ``unit_type``.
 
     Examples
     --------
     >>> teacher = make_motor_teacher(40, n_conditions=4, duration=0.1, random_state=0)
-    >>> teacher.rates.dims, teacher.rates.shape
-    (('trial', 'time', 'unit'), (4, 121, 40))
+    >>> teacher.rates.dims, teacher.rates.shape, teacher.sizes["trial"]
+    (('time', 'unit'), (484, 40), 4)
     >>> bool((teacher.rates >= 0).all() and (teacher.rates <= 100).all())
     True
     """
-    rng = np.random.default_rng(random_state)
+    _check_repeats(n_repeats, spikes)
+    rng = check_random_state(random_state)
     if weights is None:
-        w_da = make_soc_network(n_units, random_state=rng)
-        w = w_da.values
+        w = make_soc_network(n_units, random_state=rng).values
     else:
         w = np.asarray(weights, dtype=float)
     n = w.shape[0]
@@ -348,19 +403,25 @@ def make_motor_teacher(
     readout = np.zeros((n_outputs, n))
     readout[:, :n_exc] = coef[1:].T
     output = coef[0] + rates @ readout.T
-    cue = np.zeros((n_conditions, t.size, 2))
-    cue[:, :n_prep] = np.stack([np.cos(angles), np.sin(angles)], -1)[:, None, :]
-    extra = {
-        "weights": (("unit", "unit_pre"), w),
-        "readout": (("output", "unit"), readout),
-        "readout_bias": (("output",), coef[0]),
-        "initial_state": (("trial", "unit"), x0),
-    }
-    ds = _teacher_dataset(r0 + rates, output, cue, t, angles, extra,
-                          {"tau": tau, "r0": r0, "rmax": rmax, "dt": dt,
-                           "spectral_abscissa": _abscissa(w)})
+    cond = np.tile(np.arange(n_conditions), n_repeats)
     types = np.where(np.arange(n) < n_exc, "E", "I")
-    return ds.assign_coords(unit_type=("unit", types), unit_pre=np.arange(n))
+    ds = _trial_session(
+        r0 + rates[cond], dt,
+        series={"emg": (output[cond], [f"muscle{i}" for i in range(n_outputs)]),
+                "cue": (_cue(angles, t.size, n_prep)[cond], ["cos", "sin"])},
+        trial_coords={"condition": cond, "angle": angles[cond],
+                      "movement_onset": SESSION_START + (np.arange(cond.size) * t.size
+                                                         + n_prep) * dt},
+        unit_coords={"unit_type": ("unit", types)},
+        spikes=r0 + rates[cond] if spikes else None, rng=rng)
+    ds = ds.assign({"weights": (("unit", "unit_pre"), w),
+                    "readout": (("emg_channel", "unit"), readout),
+                    "readout_bias": (("emg_channel",), coef[0]),
+                    "initial_state": (("condition", "unit"), x0)})
+    ds = ds.assign_coords(unit_pre=np.arange(n), condition=np.arange(n_conditions))
+    ds.attrs.update({"tau": tau, "r0": r0, "rmax": rmax, "dt": dt,
+                     "prep_duration": prep_duration, "spectral_abscissa": _abscissa(w)})
+    return ds
 
 
 def make_rnn_teacher(
@@ -374,9 +435,9 @@ def make_rnn_teacher(
     duration: float = 0.4,
     prep_duration: float = 0.1,
     input_scale: float = 1.0,
-    random_state: int | None = 0,
+    random_state: int | np.random.Generator | None = 0,
 ) -> xr.Dataset:
-    """A teacher of the students' own class: ``tau dx/dt = -x + J tanh(x) + B u``.
+    """Record a teacher of the students' own class: ``tau dx/dt = -x + J tanh(x) + B u``.
 
     Forward Euler at ``dt`` from ``x = 0``; ``J`` has i.i.d. ``N(0, g^2 / N)``
     entries, ``B`` uniform in ``[-input_scale, input_scale]``, and the input
@@ -388,40 +449,55 @@ def make_rnn_teacher(
     Returns
     -------
     xarray.Dataset
-        As :func:`make_motor_teacher`: ``rates`` (``tanh(x)``), ``outputs``,
-        ``inputs``, ``weights``, ``input_weights``, ``readout``.
+        A recording laid out as :func:`make_motor_teacher`'s: ``rates (time,
+        unit)`` (``tanh(x)``), ``emg`` and ``cue`` series, one trial per
+        condition; ground truth ``weights (unit, unit_pre)``, ``input_weights
+        (unit, cue_channel)`` and ``readout (emg_channel, unit)``.
 
     Examples
     --------
     >>> teacher = make_rnn_teacher(20, random_state=1)
-    >>> teacher.rates.shape, float(abs(teacher.rates).max()) < 1
-    ((4, 100, 20), True)
+    >>> teacher.rates.shape, teacher.sizes["trial"], float(abs(teacher.rates).max()) < 1
+    ((400, 20), 4, True)
     """
-    rng = np.random.default_rng(random_state)
+    rng = check_random_state(random_state)
     n = int(n_units)
     j = g * rng.standard_normal((n, n)) / np.sqrt(n)
     b = input_scale * rng.uniform(-1, 1, (n, 2))
     w_out = rng.standard_normal((n_outputs, n)) / np.sqrt(n)
     n_prep = round(prep_duration / dt)
     n_steps = n_prep + round(duration / dt)
-    t = (np.arange(n_steps) - n_prep) * dt
     angles = 2 * np.pi * np.arange(n_conditions) / n_conditions
-    cue = np.zeros((n_conditions, n_steps, 2))
-    cue[:, :n_prep] = np.stack([np.cos(angles), np.sin(angles)], -1)[:, None, :]
+    cue = _cue(angles, n_steps, n_prep)
     x = simulate_rate_network(j, np.zeros((n_conditions, n)), n_steps, dt=dt, tau=tau,
                               inputs=cue @ b.T)
     rates = np.tanh(x)
-    extra = {
-        "weights": (("unit", "unit_pre"), j),
-        "input_weights": (("unit", "input"), b),
-        "readout": (("output", "unit"), w_out),
-    }
-    ds = _teacher_dataset(rates, rates @ w_out.T, cue, t, angles, extra,
-                          {"tau": tau, "dt": dt, "g": g})
+    ds = _trial_session(
+        rates, dt,
+        series={"emg": (rates @ w_out.T, [f"muscle{i}" for i in range(n_outputs)]),
+                "cue": (cue, ["cos", "sin"])},
+        trial_coords={"condition": np.arange(n_conditions), "angle": angles,
+                      "movement_onset": SESSION_START + (np.arange(n_conditions) * n_steps
+                                                         + n_prep) * dt},
+        unit_coords={}, spikes=None, rng=rng)
+    ds = ds.assign({"weights": (("unit", "unit_pre"), j),
+                    "input_weights": (("unit", "cue_channel"), b),
+                    "readout": (("emg_channel", "unit"), w_out)})
+    ds.attrs.update({"tau": tau, "dt": dt, "g": g, "prep_duration": prep_duration})
     return ds.assign_coords(unit_pre=np.arange(n))
 
 
 # ------------------------------------------------------------- three regions
+def _block_weights(rng: np.random.Generator, n: int, g: tuple[float, float, float],
+                   strength: np.ndarray) -> np.ndarray:
+    w = np.zeros((3 * n, 3 * n))
+    for s in range(3):
+        for r in range(3):
+            gain = g[r] if s == r else strength[s, r]
+            w[r * n:(r + 1) * n, s * n:(s + 1) * n] = gain * rng.standard_normal((n, n)) / np.sqrt(n)
+    return w
+
+
 def make_three_region_network(
     n_per_region: int = 50,
     couplings: dict[tuple[str, str], float] | None = None,
@@ -433,9 +509,11 @@ def make_three_region_network(
     drive: float = 1.0,
     noise: float = 0.0,
     n_trials: int = 1,
-    random_state: int | None = 0,
+    spikes: bool = False,
+    max_rate: float = 50.0,
+    random_state: int | np.random.Generator | None = 0,
 ) -> xr.Dataset:
-    """Three interacting rate networks with planted inter-region couplings.
+    """Record three interacting rate networks with planted inter-region couplings.
 
     Region ``A`` is autonomous and chaotic; ``B`` is driven by a travelling
     bump of external input (a sequence) and ``C`` by an input that steps between
@@ -453,24 +531,29 @@ def make_three_region_network(
     g : tuple of float
         Gains of the within-region random weights of ``A, B, C``.
     tau, dt, duration : float
-        Time constant, step and length (s) of the simulation (forward Euler).
+        Time constant, step and length (s) of each trial (forward Euler).
     drive : float
         Strength of the external inputs to ``B`` and ``C``.
     noise : float
         Private white-noise input to every unit (diffusion ``noise^2`` per
         ``tau``), which decorrelates the regions.
     n_trials : int
-        Trials from independent random initial states (same inputs); with
-        more than one, ``rates`` has a leading ``trial`` dimension.
-    random_state : int or None
+        Trials from independent random initial states (same inputs), laid
+        back to back in the recording with a trial table.
+    spikes : bool
+        Add Poisson spike trains of rate ``max_rate * (1 + tanh(x)) / 2`` Hz.
+    max_rate : float
+        Rate (Hz) of a unit at ``tanh(x) = 1``.
+    random_state : int, Generator or None
         Seed.
 
     Returns
     -------
     xarray.Dataset
-        ``rates (time, unit)`` (``tanh(x)``, coordinate ``region``),
-        ``weights (unit, unit_pre)`` the true connectivity, and
-        ``coupling (source, target)`` the planted strengths.
+        A recording: ``rates (time, unit)`` (``tanh(x)``, noise-free, unit
+        coordinate ``region``), a trial table, spike trains with ``spikes``;
+        ground truth ``weights (unit, unit_pre)`` and ``coupling (source,
+        target)``, the planted strengths.
 
     Examples
     --------
@@ -478,18 +561,16 @@ def make_three_region_network(
     >>> net.rates.shape, net.coupling.sel(source="A", target="B").item()
     ((101, 60), 1.0)
     """
-    rng = np.random.default_rng(random_state)
+    check_integer("n_trials", n_trials)
+    _check_repeats(1, spikes)
+    rng = check_random_state(random_state)
     names = ["A", "B", "C"]
     couplings = {("A", "B"): 1.0, ("B", "C"): 1.0} if couplings is None else couplings
     n = n_per_region
     strength = np.zeros((3, 3))
     for (src, trg), value in couplings.items():
         strength[names.index(src), names.index(trg)] = value
-    w = np.zeros((3 * n, 3 * n))
-    for s in range(3):
-        for r in range(3):
-            gain = g[r] if s == r else strength[s, r]
-            w[r * n:(r + 1) * n, s * n:(s + 1) * n] = gain * rng.standard_normal((n, n)) / np.sqrt(n)
+    w = _block_weights(rng, n, g, strength)
     n_steps = round(duration / dt) + 1
     t = np.arange(n_steps) * dt
     centre = (t / t[-1] * 1.5 * n)[:, None]
@@ -503,15 +584,11 @@ def make_three_region_network(
         ext += noise * np.sqrt(tau / dt) * rng.standard_normal(ext.shape)
     x = simulate_rate_network(w, rng.uniform(-1, 1, (n_trials, 3 * n)), n_steps, dt=dt,
                               tau=tau, inputs=ext)
-    region = np.repeat(names, n)
-    dims = ("trial", "time", "unit") if n_trials > 1 else ("time", "unit")
-    return xr.Dataset(
-        {
-            "rates": (dims, np.tanh(x if n_trials > 1 else x[0])),
-            "weights": (("unit", "unit_pre"), w),
-            "coupling": (("source", "target"), strength),
-        },
-        coords={"time": t, "unit": np.arange(3 * n), "region": ("unit", region),
-                "unit_pre": np.arange(3 * n), "source": names, "target": names},
-        attrs={"tau": tau, "dt": dt},
-    )
+    rates = np.tanh(x)
+    ds = _trial_session(rates, dt, series={}, trial_coords={},
+                        unit_coords={"region": ("unit", np.repeat(names, n))},
+                        spikes=max_rate * (1 + rates) / 2 if spikes else None, rng=rng)
+    ds = ds.assign({"weights": (("unit", "unit_pre"), w),
+                    "coupling": (("source", "target"), strength)})
+    ds.attrs.update({"tau": tau, "dt": dt})
+    return ds.assign_coords(unit_pre=np.arange(3 * n), source=names, target=names)

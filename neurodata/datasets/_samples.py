@@ -37,8 +37,8 @@ def list_samples() -> dict[str, str]:
 
     Examples
     --------
-    >>> sorted(list_samples())
-    ['sample_field', 'sample_imaging', 'sample_session', 'sample_worms']
+    >>> {"sample_imaging", "sample_session"} <= set(list_samples())
+    True
     """
     return {name: entry["description"] for name, entry in _registry()["samples"].items()}
 

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from neurodata._utils import check_random_state, progress_bar, renamed_kwargs, soft_import
+
 __all__ = ["BPTTResult", "fit_bptt"]
 
 
@@ -30,11 +32,7 @@ class BPTTResult:
 
 
 def _torch():
-    try:
-        import torch
-    except ImportError as err:  # pragma: no cover - depends on the environment
-        raise ImportError("method='bptt' needs PyTorch: pip install 'neurodata[torch]'.") from err
-    return torch
+    return soft_import("torch", extra="torch", purpose="method='bptt'")
 
 
 def forward_rates(params: dict, u, leak: float):
@@ -96,6 +94,7 @@ def loss_and_grads(params: dict, u, z_star, a, *, leak: float, activity_weight: 
     return loss, grads
 
 
+@renamed_kwargs(n_iter="max_iter")
 def fit_bptt(
     inputs: np.ndarray,
     targets: np.ndarray,
@@ -106,13 +105,13 @@ def fit_bptt(
     tau: float = 0.05,
     g: float = 1.0,
     input_scale: float = 0.3,
-    n_iter: int = 300,
+    max_iter: int = 300,
     learning_rate: float = 1e-2,
     activity_weight: float = 1.0,
     clip_grad: float = 1.0,
     device: str = "cpu",
     random_state: int | np.random.Generator | None = None,
-    progress: bool = False,
+    progress: bool | None = None,
 ) -> BPTTResult:
     """Train ``tau dx/dt = -x + J tanh(x) + B u + b``, ``z = W tanh(x)`` by BPTT.
 
@@ -136,15 +135,16 @@ def fit_bptt(
     n_units, dt, tau, g, input_scale
         Size, step, time constant, initial gain ``J ~ N(0, g^2/N)``, and input
         weight scale ``B ~ U(-s, s)``.
-    n_iter, learning_rate, activity_weight, clip_grad
-        Optimisation settings.
+    max_iter, learning_rate, activity_weight, clip_grad
+        Optimisation settings (Adam steps, step size, weight of the activity
+        term, gradient-norm clip).
     device : str
         Torch device, ``"cpu"`` (default) or e.g. ``"cuda"``.
-    random_state : int, Generator or None
+    random_state : None, int or Generator
         Seed of the initial weights (drawn with numpy, so that CPU and GPU
-        runs start identically).
-    progress : bool
-        Show a progress bar.
+        runs start identically; None: fresh entropy).
+    progress : bool or None
+        Progress bar (None: shown in a terminal or notebook).
 
     Returns
     -------
@@ -155,12 +155,12 @@ def fit_bptt(
     --------
     >>> u = np.zeros((1, 50, 1)); u[0, :5, 0] = 1.0
     >>> z = np.linspace(0, 1, 50)[None, :, None]
-    >>> res = fit_bptt(u, z, n_units=20, dt=0.01, n_iter=60, random_state=0)
+    >>> res = fit_bptt(u, z, n_units=20, dt=0.01, max_iter=60, random_state=0, progress=False)
     >>> bool(res.loss_curve[-1] < 0.2 * res.loss_curve[0])
     True
     """
     torch = _torch()
-    rng = np.random.default_rng(random_state)
+    rng = check_random_state(random_state)
     n_in, n_out = inputs.shape[-1], targets.shape[-1]
     n = int(n_units)
     init = {
@@ -183,12 +183,7 @@ def fit_bptt(
     leaves = [p.requires_grad_() for p in params.values()]
     opt = torch.optim.Adam(leaves, lr=learning_rate)
     res = BPTTResult(init["J"], init["B"], init["W"], init["b"], init["x0"])
-    iterator = range(n_iter)
-    if progress:
-        from tqdm.auto import tqdm
-
-        iterator = tqdm(iterator, desc="BPTT", leave=False)
-    for _ in iterator:
+    for _ in progress_bar(range(max_iter), progress=progress, desc="BPTT", leave=False):
         loss, grads = loss_and_grads(params, u, z_star, a, leak=dt / tau,
                                      activity_weight=activity_weight, var_z=var_z, var_a=var_a)
         total = torch.sqrt(sum((gr**2).sum() for gr in grads.values()))

@@ -1,11 +1,11 @@
 """``neurodata curbd``: data-constrained RNN and current decomposition of NWB recordings.
 
 ``neurodata curbd SESSION.nwb --regions location --bin-size 0.05 --smooth 0.5``
-opens the recording, bins its spikes (:func:`neurodata.signals.bin_spikes`),
-smooths them with a centred boxcar of ``--smooth`` seconds, fits a CURBD model
-with one unit per recorded unit (:func:`neurodata.rnn.fit_curbd`), prints the
-fit and the RMS current between every pair of regions, and can write the
-result to an NWB file (:func:`neurodata.write_nwb`).
+is a thin wrapper over public calls: :func:`neurodata.open_nwb`, the spike
+trains as boxcar-smoothed firing rates (:func:`neurodata.signals.firing_rates`),
+:func:`neurodata.rnn.fit_curbd` with one model unit per recorded unit,
+:func:`neurodata.rnn.region_currents` for the summary, and
+:func:`neurodata.write_nwb` for the result.
 """
 
 from __future__ import annotations
@@ -13,44 +13,32 @@ from __future__ import annotations
 import argparse
 import json
 
-import numpy as np
-
 __all__ = ["register"]
-
-
-def region_currents(fit) -> dict[str, float]:
-    """RMS current from every source region into every target region."""
-    cur = fit.currents
-    out = {}
-    for src in cur.source.values:
-        for trg in np.unique(cur.region.values):
-            block = cur.sel(source=src).sel(unit=cur.region == trg)
-            out[f"{src}->{trg}"] = float(np.sqrt((block**2).mean()))
-    return out
 
 
 def _cmd_curbd(args: argparse.Namespace) -> int:
     from neurodata.io import open_nwb, write_nwb
-    from neurodata.rnn._curbd import fit_curbd
-    from neurodata.signals import bin_spikes
+    from neurodata.rnn import fit_curbd, region_currents
+    from neurodata.signals import firing_rates
 
     ds = open_nwb(args.file, lazy=False)
-    counts = bin_spikes(ds, args.bin_size, start=args.start, stop=args.stop)
-    rates = counts.astype(float) / args.bin_size
-    width = max(1, round(args.smooth / args.bin_size))
-    if width > 1:
-        rates = rates.rolling(time=width, center=True, min_periods=1).mean()
+    rates = firing_rates(ds, args.bin_size, smooth=args.smooth, kernel="boxcar",
+                         start=args.start, stop=args.stop)
     fit = fit_curbd(rates, args.regions, tau=args.tau, g=args.g, p0=args.p0,
-                    n_epochs=args.epochs, random_state=args.seed, progress=not args.json)
+                    n_epochs=args.epochs, random_state=args.seed,
+                    progress=False if args.json else None)
+    rms = region_currents(fit)
+    pairs = {f"{s}->{t}": float(rms.sel(source=s, target=t))
+             for s in rms.source.values for t in rms.target.values}
     summary: dict[str, object] = {"pvar": float(fit.attrs["pvar"]),
                                   "units": int(rates.sizes["unit"]),
                                   "samples": int(rates.sizes["time"]),
-                                  "rms_current": region_currents(fit)}
+                                  "rms_current": pairs}
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
         print(f"pVar {summary['pvar']:.3f} ({summary['units']} units x {summary['samples']} bins)")
-        for pair, value in region_currents(fit).items():
+        for pair, value in pairs.items():
             print(f"{pair:>24s}: {value:.4g}")
     if args.out:
         write_nwb({"curbd": fit}, args.out, overwrite=args.overwrite)
@@ -74,7 +62,8 @@ def register(subparsers) -> None:
     p.add_argument("--regions", default=None,
                    help="unit column naming each unit's region (e.g. location)")
     p.add_argument("--bin-size", type=float, default=0.05, help="spike-count bin (s)")
-    p.add_argument("--smooth", type=float, default=0.5, help="boxcar smoothing width (s)")
+    p.add_argument("--smooth", type=float, default=0.5,
+                   help="boxcar smoothing width (s); the ends are padded with the edge value")
     p.add_argument("--start", type=float, default=None, help="first time (s)")
     p.add_argument("--stop", type=float, default=None, help="last time (s)")
     p.add_argument("--tau", type=float, default=0.1, help="model time constant (s)")

@@ -12,16 +12,21 @@ decomposition.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import xarray as xr
 from scipy.linalg.blas import dger, dsymv, dsyr
+from scipy.signal import lfilter
 
+from neurodata._utils import check_integer, check_random_state, progress_bar
 from neurodata.errors import InvalidRecordingError, UnstableDynamicsError
-from neurodata.rnn._force import _progress, rls_update
+from neurodata.rnn._force import rls_update
 from neurodata.rnn._metrics import percent_variance_explained
+from neurodata.rnn._recording import recording_trials
 from neurodata.rnn._validation import as_trials, time_step
 
-__all__ = ["decompose_currents", "fit_curbd"]
+__all__ = ["decompose_currents", "fit_curbd", "region_currents"]
 
 
 def _region_labels(rec: xr.DataArray, regions) -> np.ndarray:
@@ -82,15 +87,51 @@ def decompose_currents(rates, weights, regions) -> xr.DataArray:
                         coords={**coords, "source": names}, name="currents")
 
 
+def region_currents(fit: xr.Dataset) -> xr.DataArray:
+    """RMS current from every source region into every target region of a CURBD fit.
+
+    Parameters
+    ----------
+    fit : Dataset
+        The result of :func:`fit_curbd` (its ``currents``).
+
+    Returns
+    -------
+    DataArray (source, target)
+        ``sqrt(mean(currents[source]^2))`` over the target region's units, all
+        trials and times.
+
+    Examples
+    --------
+    >>> r = xr.DataArray(np.ones((2, 3)), dims=("time", "unit"))
+    >>> cur = decompose_currents(r, np.arange(9.0).reshape(3, 3), ["A", "A", "B"])
+    >>> region_currents(xr.Dataset({"currents": cur})).sel(source="A", target="B").item()
+    13.0
+    """
+    cur = fit["currents"]
+    unit_dim = str(cur.dims[-1])
+    targets = list(dict.fromkeys(np.asarray(cur["region"].values).tolist()))
+    values = np.array([[float(np.sqrt((cur.sel(source=s).isel(
+        {unit_dim: np.asarray(cur["region"].values) == t}) ** 2).mean()))
+        for t in targets] for s in cur["source"].values])
+    return xr.DataArray(values, dims=("source", "target"),
+                        coords={"source": cur["source"].values, "target": targets},
+                        name="rms_current", attrs={"long_name": "RMS current, source -> target"})
+
+
 def _filtered_noise(rng, shape, dt, tau_noise, amplitude) -> np.ndarray:
-    """CURBD's input: white noise low-pass filtered with ``tau_noise``, starting at 1."""
-    n_steps = shape[1]
+    """CURBD's input: white noise low-pass filtered with ``tau_noise``, starting at 1.
+
+    ``w_k = d w_{k-1} + (1 - d) white_k`` with ``d = exp(-dt / tau_noise)`` and
+    ``w_0 = 1``, as one IIR filter along time.
+    """
     white = np.sqrt(tau_noise / dt) * rng.standard_normal(shape)
+    decay = np.exp(-dt / tau_noise)
     out = np.empty(shape)
     out[:, 0] = 1.0
-    decay = np.exp(-dt / tau_noise)
-    for k in range(1, n_steps):
-        out[:, k] = white[:, k] + (out[:, k - 1] - white[:, k]) * decay
+    if shape[1] > 1:
+        zi = np.full((shape[0], 1, *shape[2:]), decay)
+        out[:, 1:] = lfilter([1.0 - decay], [1.0, -decay], white[:, 1:], axis=1, zi=zi)[0]
     return amplitude * out
 
 
@@ -122,10 +163,33 @@ def _run(data, j, p, noise, *, dt_factor, leak, learn) -> tuple[np.ndarray, floa
     return sampled, chi2
 
 
+def _curbd_rates(recording: Any, **selectors: Any) -> tuple[Any, bool]:
+    """The rates to fit and whether they have a trial dimension."""
+    if not isinstance(recording, xr.Dataset):
+        given = [k for k, v in selectors.items() if v is not None]
+        if given:
+            raise InvalidRecordingError(f"{', '.join(given)} select from a recording "
+                                        f"(xarray.Dataset); got {type(recording).__name__}.")
+        return recording, np.ndim(recording) == 3
+    got = recording_trials(recording, name="fit_curbd", **selectors)
+    activity = got.activity
+    assert activity is not None
+    if activity.sizes["trial"] == 1 and selectors.get("condition") is None:
+        return activity.isel(trial=0, drop=True).assign_coords(
+            time=got.starts[0] + activity["time"].values), False
+    return activity, True
+
+
 def fit_curbd(
-    rates,
-    regions=None,
+    recording: Any,
+    regions: Any = None,
     *,
+    variable: str | None = None,
+    trials: Any = None,
+    window: tuple[float, float] | None = None,
+    condition: str | None = None,
+    bin_size: float | None = None,
+    smooth: float | None = None,
     dt: float | None = None,
     dt_factor: int = 1,
     tau: float = 0.01,
@@ -135,8 +199,8 @@ def fit_curbd(
     tau_noise: float = 0.1,
     noise_amplitude: float = 0.01,
     initial_weights: np.ndarray | None = None,
-    random_state: int | None = None,
-    progress: bool = True,
+    random_state: Any = None,
+    progress: bool | None = None,
 ) -> xr.Dataset:
     """Fit a data-constrained RNN to every recorded unit and decompose its currents.
 
@@ -154,11 +218,28 @@ def fit_curbd(
 
     Parameters
     ----------
-    rates : DataArray (time, unit) or (trial, time, unit)
-        Recorded rates (``roi`` is accepted for ``unit``).
+    recording : Dataset, or DataArray (time, unit) / (trial, time, unit)
+        A recording (:mod:`neurodata.schema`): its traces (``variable``) or
+        its spike trains as firing rates (``bin_size``, ``smooth``; see
+        :func:`neurodata.signals.neural_activity`), cut into ``trials``.  Or,
+        the lower-level path, the rates themselves (``roi`` is accepted for
+        ``unit``).
     regions : str or sequence, optional
-        Name of a coordinate on the unit dimension holding each unit's region,
-        or the labels themselves; default: one region.
+        Name of a coordinate on the unit dimension holding each unit's region
+        (a column of the units table, e.g. ``"location"``), or the labels
+        themselves; default: one region.
+    variable : str, optional
+        The traces variable of a recording.
+    trials : str or array of (start, stop), optional
+        An interval table of the recording (or the intervals): trials run as
+        a batch.  Default: the whole recording as one trial.
+    window : (float, float), optional
+        Each trial as ``[start + t0, start + t1)``.
+    condition : str, optional
+        A trial-table column: trials are averaged within each condition
+        (peri-stimulus time histograms), one model trial per condition.
+    bin_size, smooth : float, optional
+        Spike trains as firing rates: bin width and Gaussian smoothing (s).
     dt : float, optional
         Sampling interval (s); default from the ``time`` coordinate.
     dt_factor : int
@@ -169,18 +250,21 @@ def fit_curbd(
         rather than 2000 passes).
     initial_weights : ndarray (unit, unit_pre), optional
         Starting ``J`` (for exact comparisons); default random.
-    random_state : int or None
-        Seed of ``J`` and of the noise.
-    progress : bool
-        Show a progress bar.
+    random_state : None, int or Generator
+        Seed of ``J`` and of the noise (None: fresh entropy).
+    progress : bool or None
+        Progress bar (None: shown in a terminal or notebook).
 
     Returns
     -------
     xarray.Dataset
         ``currents (source, [trial,] time, unit)`` (see :func:`decompose_currents`),
-        ``model_rates`` and ``data`` (normalised) with the input's dims,
-        ``weights (unit, unit_pre)``, ``pvar_curve (epoch)``, ``chi2_curve
-        (epoch)``; attrs ``pvar`` (final, free run), ``scale``, ``dt``, ``tau``.
+        ``model_rates`` and ``data`` (normalised) with the input's dims (a
+        ``trial`` dimension when the recording was cut into several trials),
+        ``weights (unit, unit_pre)``, the training history ``pvar_curve
+        (iteration)`` and ``chi2_curve (iteration)`` (one entry per pass);
+        attrs ``pvar`` (final, free run), ``scale``, ``dt``, ``tau``.
+        :func:`region_currents` summarises the currents by region pair.
 
     Examples
     --------
@@ -191,11 +275,24 @@ def fit_curbd(
     ...                 progress=False)
     >>> bool(fit.attrs["pvar"] > 0.9)
     True
+
+    From a recording with spike trains, regions from the units table:
+
+    >>> from neurodata.datasets import make_three_region_network
+    >>> net = make_three_region_network(10, duration=2.0, spikes=True, random_state=0)
+    >>> fit = fit_curbd(net, "region", bin_size=0.01, smooth=0.05, n_epochs=5,
+    ...                 random_state=0, progress=False)
+    >>> fit.currents.dims, sorted(fit.currents.source.values.tolist())
+    (('source', 'time', 'unit'), ['A', 'B', 'C'])
     """
+    check_integer("n_epochs", n_epochs, minimum=0)
+    check_integer("dt_factor", dt_factor)
+    rates, had_trial = _curbd_rates(recording, variable=variable, trials=trials, window=window,
+                                    condition=condition, bin_size=bin_size, smooth=smooth)
     rec = as_trials(rates, "rates")
     labels = _region_labels(rec, regions)
     step = time_step(rec, dt)
-    rng = np.random.default_rng(random_state)
+    rng = check_random_state(random_state)
     n = rec.sizes[rec.dims[-1]]
     scale = float(np.abs(rec.values).max()) or 1.0
     data = np.clip(rec.values / scale, -0.999, 0.999)
@@ -208,7 +305,7 @@ def fit_curbd(
     noise = _filtered_noise(rng, (data.shape[0], n_steps, n), dt_rnn, tau_noise, noise_amplitude)
     p = p0 * np.eye(n)
     pvars, chi2s = [], []
-    for _ in _progress(range(n_epochs), progress, "CURBD"):
+    for _ in progress_bar(range(n_epochs), progress=progress, desc="CURBD", leave=False):
         model, chi2 = _run(data, j, p, noise, dt_factor=dt_factor, leak=dt_rnn / tau, learn=True)
         if not np.all(np.isfinite(j)):
             raise UnstableDynamicsError("CURBD training diverged; lower p0 or g, or raise "
@@ -216,7 +313,6 @@ def fit_curbd(
         pvars.append(percent_variance_explained(model, data))
         chi2s.append(chi2)
     model, _ = _run(data, j, p, noise, dt_factor=dt_factor, leak=dt_rnn / tau, learn=False)
-    had_trial = np.ndim(rates) == 3
     template = rec if had_trial else rec.isel(trial=0, drop=True)
     model_da = template.copy(data=model if had_trial else model[0])
     currents = decompose_currents(model_da, j, labels)
@@ -228,10 +324,10 @@ def fit_curbd(
             "model_rates": model_da,
             "data": template.copy(data=data if had_trial else data[0]),
             "weights": ((unit_dim, f"{unit_dim}_pre"), j),
-            "pvar_curve": ("epoch", np.asarray(pvars)),
-            "chi2_curve": ("epoch", np.asarray(chi2s)),
+            "pvar_curve": ("iteration", np.asarray(pvars, dtype=float)),
+            "chi2_curve": ("iteration", np.asarray(chi2s, dtype=float)),
         },
-        coords={f"{unit_dim}_pre": units},
+        coords={f"{unit_dim}_pre": units, "iteration": np.arange(len(pvars))},
         attrs={"pvar": percent_variance_explained(model, data), "scale": scale, "dt": step,
                "tau": tau, "dt_factor": dt_factor},
     )

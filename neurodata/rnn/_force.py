@@ -6,7 +6,9 @@ The student ("task-performing") network is
 
 A fixed random target-generating network (full-FORCE, DePasquale et al. 2018)
 receives, besides the task input, the target output and the *hint* signals,
-here the activity of the sampled teacher units (Salatiello & Giese 2020):
+here the activity of the sampled teacher units.  This is our reading of the
+abstract of Salatiello & Giese (2020), whose full text was not available to us;
+the equations below are DePasquale et al.'s, the hints are our choice:
 
 .. math:: \\tau \\dot x^D = -x^D + J^D \\tanh(x^D) + B u + U_{out} z^* + U_{hint} h(t).
 
@@ -24,18 +26,11 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.linalg.lapack import dpotrf, dtrtrs
 
+from neurodata._utils import check_random_state, progress_bar
 from neurodata.errors import UnstableDynamicsError
 from neurodata.rnn._simulate import simulate_rate_network
 
 __all__ = ["ForceResult", "fit_force", "rls_update"]
-
-
-def _progress(iterable, enabled: bool, desc: str):
-    if not enabled:
-        return iterable
-    from tqdm.auto import tqdm
-
-    return tqdm(iterable, desc=desc, leave=False)
 
 
 def rls_update(p: np.ndarray, rates: np.ndarray) -> np.ndarray:
@@ -115,7 +110,7 @@ def fit_force(
     hint_scale: float = 0.3,
     noise: float = 0.0,
     random_state: int | np.random.Generator | None = None,
-    progress: bool = False,
+    progress: bool | None = None,
 ) -> ForceResult:
     """Train a rate RNN with full-FORCE, optionally with hints from sampled units.
 
@@ -146,10 +141,10 @@ def fit_force(
     noise : float
         Standard deviation of white noise added to the student's state during
         training (per unit time ``tau``).
-    random_state : int, Generator or None
-        Seed of all random weights.
-    progress : bool
-        Show a progress bar over epochs.
+    random_state : None, int or Generator
+        Seed of all random weights (None: fresh entropy).
+    progress : bool or None
+        Progress bar over epochs (None: shown in a terminal or notebook).
 
     Returns
     -------
@@ -163,11 +158,11 @@ def fit_force(
     >>> t = np.arange(100) * 0.01
     >>> u = np.zeros((1, 100, 1)); u[0, :10, 0] = 1.0
     >>> z = np.sin(2 * np.pi * t)[None, :, None] * 0.5
-    >>> res = fit_force(u, z, n_units=50, dt=0.01, n_epochs=5, random_state=0)
+    >>> res = fit_force(u, z, n_units=50, dt=0.01, n_epochs=5, random_state=0, progress=False)
     >>> bool(res.loss_curve[-1] < 0.05)
     True
     """
-    rng = np.random.default_rng(random_state)
+    rng = check_random_state(random_state)
     n_trials, n_steps, n_in = inputs.shape
     n_out = targets.shape[-1]
     n_hint = 0 if hints is None else hints.shape[-1]
@@ -184,7 +179,7 @@ def fit_force(
     leak = dt / tau
     var_z = np.sum((targets - targets.mean((0, 1))) ** 2)
     var_c = np.sum((target - target.mean((0, 1))) ** 2)
-    for _ in _progress(range(n_epochs), progress, "full-FORCE"):
+    for _ in progress_bar(range(n_epochs), progress=progress, desc="full-FORCE", leave=False):
         x = np.zeros((n_trials, n))
         sse_z = sse_c = 0.0
         for i in range(n_steps):

@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from neurodata._utils import check_option
 from neurodata.errors import ShapeError, UnstableDynamicsError
 
 __all__ = ["simulate_rate_network", "soc_nonlinearity"]
@@ -55,11 +56,8 @@ def soc_nonlinearity(x: np.ndarray, r0: float = 20.0, rmax: float = 100.0) -> np
 def _resolve(nonlinearity: str | Nonlinearity) -> Nonlinearity:
     if callable(nonlinearity):
         return nonlinearity
-    if nonlinearity == "tanh":
-        return np.tanh
-    if nonlinearity == "soc":
-        return soc_nonlinearity
-    raise ValueError(f"nonlinearity must be 'tanh', 'soc' or a callable; got {nonlinearity!r}.")
+    check_option("nonlinearity", nonlinearity, ("tanh", "soc"))  # or a callable
+    return np.tanh if nonlinearity == "tanh" else soc_nonlinearity
 
 
 def simulate_rate_network(
@@ -128,6 +126,7 @@ def simulate_rate_network(
         if inputs.shape != (x.shape[0], n_steps, w.shape[0]):
             raise ShapeError(f"inputs must have shape (n_trials, n_steps, n_units) = "
                              f"{(x.shape[0], n_steps, w.shape[0])}; got {inputs.shape}.")
+    check_option("method", method, ("euler", "rk4"))
     f = _resolve(nonlinearity)
     h = dt / substeps
     wt = w.T
@@ -142,14 +141,12 @@ def simulate_rate_network(
         for _ in range(substeps):
             if method == "euler":
                 x = x + h * deriv(x, drive)
-            elif method == "rk4":
+            else:
                 k1 = deriv(x, drive)
                 k2 = deriv(x + 0.5 * h * k1, drive)
                 k3 = deriv(x + 0.5 * h * k2, drive)
                 k4 = deriv(x + h * k3, drive)
                 x = x + (h / 6.0) * (k1 + 2 * k2 + 2 * k3 + k4)
-            else:
-                raise ValueError(f"method must be 'euler' or 'rk4'; got {method!r}.")
         if not np.all(np.abs(x) < 1e6):
             raise UnstableDynamicsError(
                 f"the network state diverged at step {i + 1} of {n_steps}; the weights are "

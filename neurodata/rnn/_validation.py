@@ -7,9 +7,8 @@ from collections.abc import Sequence
 import numpy as np
 import xarray as xr
 
+from neurodata._utils import check_positive, neuron_dim, sampling_step
 from neurodata.errors import InvalidRecordingError, ShapeError
-
-NEURON_DIMS = ("unit", "roi")
 
 
 def as_trials(data, name: str, feature_dim: str | None = None, *,
@@ -32,13 +31,7 @@ def as_trials(data, name: str, feature_dim: str | None = None, *,
         data = xr.DataArray(arr, dims=tuple(dims))
     if "time" not in data.dims and "time_rel" in data.dims:  # from neurodata.signals.align
         data = data.rename(time_rel="time")
-    feat = feature_dim
-    if feat is None:
-        found = [d for d in NEURON_DIMS if d in data.dims]
-        if not found:
-            raise InvalidRecordingError(
-                f"{name} needs a 'unit' or 'roi' dimension; got {tuple(data.dims)}.")
-        feat = found[0]
+    feat = feature_dim if feature_dim is not None else neuron_dim(data, name=name)
     if "time" not in data.dims or feat not in data.dims:
         raise InvalidRecordingError(
             f"{name} must have dims ('time', '{feat}') or ('trial', 'time', '{feat}'); "
@@ -69,20 +62,12 @@ def as_trials(data, name: str, feature_dim: str | None = None, *,
 def time_step(data: xr.DataArray, dt: float | None) -> float:
     """The sampling interval: ``dt`` if given, else from the ``time`` coordinate."""
     if dt is not None:
-        if not dt > 0:
-            raise ValueError(f"dt must be positive; got {dt}.")
-        return float(dt)
+        return check_positive("dt", dt)
     if "time" not in data.coords:
         raise InvalidRecordingError(
             "the data have no 'time' coordinate; pass dt= (seconds per sample) or assign "
             "time with data.assign_coords(time=seconds).")
-    t = np.asarray(data["time"].values, dtype=float)
-    steps = np.diff(t)
-    if steps.size == 0 or np.any(steps <= 0) or np.ptp(steps) > 1e-6 * abs(steps.mean()):
-        raise InvalidRecordingError(
-            "the 'time' coordinate must be increasing with a constant step; resample the "
-            "data or pass dt= explicitly.")
-    return float(steps.mean())
+    return sampling_step(data, name="the data")
 
 
 def check_aligned(a: xr.DataArray, b: xr.DataArray, names: str) -> None:

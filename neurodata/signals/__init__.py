@@ -1,12 +1,16 @@
-"""Shared preprocessing: binning spikes, firing rates, aligning to events, dF/F, resampling."""
+"""Shared preprocessing: binning spikes, firing rates, aligning to events and to a stimulus
+movie, dF/F, resampling."""
 
 from __future__ import annotations
 
+from neurodata.signals._activity import neural_activity, stack_series
 from neurodata.signals._align import align
 from neurodata.signals._binning import bin_spikes, spike_unit_index
 from neurodata.signals._interp import interp_along_time
 from neurodata.signals._rates import firing_rates
+from neurodata.signals._stimulus import align_movie, movie_frames
 from neurodata.signals._traces import compute_dff, resample
 
-__all__ = ["align", "bin_spikes", "compute_dff", "firing_rates", "interp_along_time",
-           "resample", "spike_unit_index"]
+__all__ = ["align", "align_movie", "bin_spikes", "compute_dff", "firing_rates",
+           "interp_along_time", "movie_frames", "neural_activity", "resample", "spike_unit_index",
+           "stack_series"]

@@ -9,7 +9,26 @@ from scipy.ndimage import gaussian_filter1d, uniform_filter1d
 from neurodata.errors import NeurodataError
 from neurodata.signals._binning import bin_spikes
 
-__all__ = ["firing_rates"]
+__all__ = ["firing_rates", "smooth_along_time"]
+
+
+def smooth_along_time(values: np.ndarray, width: float, kernel: str = "gaussian") -> np.ndarray:
+    """Smooth ``values`` (time first) with a kernel ``width`` samples wide.
+
+    ``width`` is the Gaussian's standard deviation or the boxcar's full
+    width, in samples.  Both kernels preserve the mean; the ends are
+    reflected (``scipy.ndimage``'s "nearest" mode).
+
+    Examples
+    --------
+    >>> smooth_along_time(np.array([0.0, 0.0, 3.0, 0.0, 0.0]), 3, "boxcar")
+    array([0., 1., 1., 1., 0.])
+    """
+    if kernel == "gaussian" and width > 0:
+        return gaussian_filter1d(values, width, axis=0, mode="nearest")
+    if kernel == "boxcar" and round(width) > 1:
+        return uniform_filter1d(values, int(round(width)), axis=0, mode="nearest")
+    return values
 
 
 def firing_rates(ds: xr.Dataset, bin_size: float, *, smooth: float | None = None,
@@ -55,11 +74,7 @@ def firing_rates(ds: xr.Dataset, bin_size: float, *, smooth: float | None = None
     if smooth is not None:
         if not np.isfinite(smooth) or smooth < 0:
             raise NeurodataError(f"smooth must be a non-negative width in seconds; got {smooth}.")
-        width = smooth / float(bin_size)
-        if kernel == "gaussian" and width > 0:
-            rates = gaussian_filter1d(rates, width, axis=0, mode="nearest")
-        elif kernel == "boxcar" and round(width) > 1:
-            rates = uniform_filter1d(rates, int(round(width)), axis=0, mode="nearest")
+        rates = smooth_along_time(rates, smooth / float(bin_size), kernel)
     out = counts.copy(data=rates)
     out.name = "firing_rate"
     out.attrs = {"bin_size": float(bin_size), "smooth": float(smooth or 0.0), "kernel": kernel,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from neurodata.datasets import make_retina_population
+from neurodata.datasets import RetinaLNModel, make_retina_population
 
 #: The test population: 96 cells of 6 types on 8 x 7 x 7 clips (the benchmark uses 240 on 12 x 9 x 9).
 SMALL = {"n_neurons": 96, "n_types": 6, "stimulus_shape": (8, 7, 7)}
@@ -19,6 +19,12 @@ def _one_thread():
     torch.set_num_threads(old)
 
 
+def retina(*args, n_frames: int = 20, **kwargs):
+    """A synthetic retina's ground-truth model and its recording (units table: the types)."""
+    rec = make_retina_population(*args, n_frames=n_frames, **kwargs)
+    return RetinaLNModel.from_recording(rec), rec
+
+
 def small_retina(seed: int):
-    """The small synthetic retina of the tests, seeded."""
-    return make_retina_population(**SMALL, random_state=seed)
+    """The small synthetic retina of the tests, seeded: (ground-truth model, recording)."""
+    return retina(**SMALL, random_state=seed)

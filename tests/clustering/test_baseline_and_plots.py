@@ -17,8 +17,8 @@ from neurodata.clustering import (
     response_confusion_matrix,
     type_confusion_matrix,
 )
-from neurodata.datasets import make_retina_population
 from neurodata.errors import NeurodataError, ShapeError
+from tests.clustering.conftest import retina
 
 
 def test_gmm_bic_finds_the_number_of_blobs():
@@ -26,7 +26,7 @@ def test_gmm_bic_finds_the_number_of_blobs():
     centres = rng.normal(0, 8, (4, 6))
     truth = np.repeat(np.arange(4), 40)
     x = centres[truth] + rng.normal(0, 1, (160, 6))
-    res = gmm_bic_clustering(xr.DataArray(x, dims=("neuron", "feature")), range(1, 9), n_pcs=6,
+    res = gmm_bic_clustering(xr.DataArray(x, dims=("unit", "feature")), range(1, 9), n_pcs=6,
                              random_state=0)
     assert res.attrs["n_clusters"] == 4
     assert int(np.argmin(res.bic.values)) == 3
@@ -34,9 +34,9 @@ def test_gmm_bic_finds_the_number_of_blobs():
 
 
 def test_noise_features_are_z_scored_and_separate_types():
-    model, cells = make_retina_population(40, 2, stimulus_shape=(6, 5, 5), random_state=0)
+    model, cells = retina(40, 2, stimulus_shape=(6, 5, 5), random_state=0)
     f = noise_response_features(model, 200, random_state=0)
-    assert f.dims == ("neuron", "stimulus") and f.shape == (40, 200)
+    assert f.dims == ("unit", "stimulus") and f.shape == (40, 200)
     assert np.allclose(f.mean("stimulus"), 0, atol=1e-9) and np.allclose(f.std("stimulus"), 1)
     corr = np.corrcoef(f.values)
     same = cells.type.values[:, None] == cells.type.values[None, :]
@@ -88,6 +88,9 @@ def test_plots_show_the_stimuli_and_matrices():
     assert [t.get_text() for t in ax2.get_yticklabels()] == ["a", "b", "c"]
     with pytest.raises(ShapeError, match="dims"):
         plot_mds(stim.isel(channel=0))
-    with pytest.raises(ShapeError, match="kind"):
+    with pytest.raises(NeurodataError, match="kind must be one of 'frames', 'traces'"):
         plot_mds(stim, "movie")
+    fig, axes = plt.subplots(2, 2)
+    assert plot_response_confusion(response_confusion_matrix(rng.random((9, 3)), [0, 1, 2] * 3),
+                                   ax=axes[0, 1]) is axes[0, 1]
     plt.close("all")

@@ -18,9 +18,8 @@ from neurodata.clustering import (
 )
 from neurodata.clustering._engine import Problems, m_step
 from neurodata.clustering._objective import ResponseNormalizer
-from neurodata.datasets import make_retina_population
 from neurodata.errors import NeurodataError, ShapeError
-from tests.clustering.conftest import SMALL, small_retina
+from tests.clustering.conftest import SMALL, retina, small_retina
 
 SEEDS = range(5)
 
@@ -104,7 +103,7 @@ def test_m_step_never_lowers_the_objective():
 
 
 def test_seeded_runs_are_reproducible():
-    model, _ = make_retina_population(30, 3, stimulus_shape=(6, 5, 5), random_state=0)
+    model, _ = retina(30, 3, stimulus_shape=(6, 5, 5), random_state=0)
     kw = {"n_clusters_init": 3, "split": False, "max_iter": 3, "n_steps": 10}
     a = mds_clustering(model, random_state=7, **kw)
     b = mds_clustering(model, random_state=7, **kw)
@@ -135,17 +134,17 @@ def test_typing_new_cells_on_the_fly(seeded_fits):
     est.result_, est.stimuli_, est.n_clusters_ = res, res.stimuli, res.sizes["cluster"]
     majority = {k: np.bincount(cells.type.values[res.labels.values == k]).argmax()
                 for k in range(res.sizes["cluster"])}
-    new_model, new_cells = make_retina_population(**SMALL, random_state=100)
+    new_model, new_cells = retina(**SMALL, random_state=100)
     rate = est.transform(new_model)
     counts = np.random.default_rng(0).poisson(2.0 * rate.values)
-    typed = est.predict(xr.DataArray(counts, dims=("neuron", "cluster")))
+    typed = est.predict(xr.DataArray(counts, dims=("unit", "cluster")))
     predicted_type = np.array([majority[k] for k in typed.values])
     accuracy = np.mean(predicted_type == new_cells.type.values)
     assert accuracy >= 0.8
 
 
 def test_estimator_wraps_the_function():
-    model, _ = make_retina_population(40, 2, stimulus_shape=(6, 5, 5), random_state=0)
+    model, _ = retina(40, 2, stimulus_shape=(6, 5, 5), random_state=0)
     est = MDSClustering(n_clusters_init=2, split=False, progress=False, random_state=0)
     assert est.fit(model) is est
     direct = mds_clustering(model, n_clusters_init=2, split=False, random_state=0)

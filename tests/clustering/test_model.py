@@ -14,8 +14,9 @@ from neurodata.clustering import (
     prediction_correlation,
 )
 from neurodata.datasets import simulate_retina_recording
-from neurodata.errors import NeurodataError, ShapeError
-from tests.clustering.conftest import small_retina
+from neurodata.errors import NeurodataDeprecationWarning, NeurodataError, ShapeError
+from neurodata.signals import align_movie
+from tests.clustering.conftest import retina, small_retina
 
 
 def test_core_equals_separable_conv3d_and_readout_equals_bilinear_sampling():
@@ -54,8 +55,8 @@ def learned():
     truth, cells = small_retina(0)
     rec = simulate_retina_recording(truth, 2000, random_state=1)
     test = simulate_retina_recording(truth, 800, random_state=2)
-    model = fit_predictive_model(rec.stimulus, rec.responses, clip_frames=8, n_epochs=6,
-                                 random_state=0)
+    model = fit_predictive_model(align_movie(rec, lags=8), n_epochs=6, random_state=0,
+                                 progress=False)
     return truth, cells, model, test
 
 
@@ -64,12 +65,17 @@ def test_learned_model_predicts_held_out_responses(learned):
     least 0.55 with single-trial Poisson responses (the ground truth itself reaches about 0.67)
     and at least 0.85 with the noise-free rates."""
     truth, _, model, test = learned
-    noisy = float(prediction_correlation(model, test.stimulus, test.responses).mean())
-    clean = float(prediction_correlation(model, test.stimulus, test.rate).mean())
-    oracle = float(prediction_correlation(truth, test.stimulus, test.responses).mean())
+    counts = align_movie(test, lags=8)
+    noisy = float(prediction_correlation(model, counts).mean())
+    clean = float(prediction_correlation(model, align_movie(test, lags=8, variable="true_rate"))
+                  .mean())
+    oracle = float(prediction_correlation(truth, counts).mean())
     assert noisy >= 0.55 and clean >= 0.85
     assert noisy >= 0.85 * oracle
-    assert model.history_.val_correlation.max() > model.history_.val_correlation[0]
+    h = model.history_
+    assert h.val_correlation.dims == ("iteration",)
+    assert h.val_correlation.max() > h.val_correlation[0]
+    assert model.response_dim == "unit" and model.n_neurons == 96
 
 
 def test_mds_on_the_learned_model_recovers_the_types(learned):
@@ -92,30 +98,22 @@ def test_training_input_errors():
         ConvGaussianModel(2, (1, 4, 5, 5)).traces(torch.zeros(1, 1, 3, 5, 5))
 
 
-def test_fits_binned_spike_trains_of_a_recording():
-    """A recording's spike trains, binned at the frame times with neurodata.bin_spikes, train the
-    model like the simulated counts they came from."""
-    import xarray as xr
-
-    import neurodata as nd
-    from neurodata.datasets import make_retina_population
-
-    truth, _ = make_retina_population(6, 2, stimulus_shape=(6, 5, 5), random_state=0)
+def test_an_aligned_recording_trains_as_its_arrays_do():
+    """fit_predictive_model(align_movie(rec)) is the movie-and-counts array path, exactly."""
+    truth, _ = retina(6, 2, stimulus_shape=(6, 5, 5), random_state=0)
     rec = simulate_retina_recording(truth, 400, random_state=0)
-    counts = rec.responses.values.astype(int)
-    rate = rec.attrs["frame_rate"]
-    frame, unit = np.nonzero(counts)
-    times = np.repeat((frame + 0.5) / rate, counts[frame, unit])
-    order = np.argsort(times, kind="stable")
-    spikes = xr.Dataset({"spike_times": ("spike", times[order]),
-                         "spike_unit": ("spike", np.repeat(unit, counts[frame, unit])[order])},
-                        coords={"unit": np.arange(6)})
-    binned = nd.bin_spikes(spikes, 1 / rate, start=0.0, stop=400 / rate)
-    assert binned.dims == ("time", "unit") and np.array_equal(binned.values, counts)
-    a = fit_predictive_model(rec.stimulus, binned, clip_frames=6, n_epochs=1, random_state=0)
-    b = fit_predictive_model(rec.stimulus, rec.responses, clip_frames=6, n_epochs=1,
-                             random_state=0)
+    aligned = align_movie(rec, lags=6)
+    movie = rec.movie.values[..., None]  # (time, y, x, channel), every frame
+    counts = np.concatenate([np.zeros((5, 6)), aligned.responses.values])  # first 5: unused
+    a = fit_predictive_model(aligned, n_epochs=1, random_state=0, progress=False)
+    b = fit_predictive_model(movie, counts, clip_frames=6, n_epochs=1, random_state=0,
+                             progress=False)
     assert a.n_neurons == 6
     assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
-    corr = prediction_correlation(a, rec.stimulus, binned)
+    corr = prediction_correlation(a, aligned)
     assert corr.dims == ("unit",) and list(corr.unit.values) == list(range(6))
+    np.testing.assert_allclose(corr, prediction_correlation(b, movie, counts), rtol=1e-6)
+    with pytest.raises(NeurodataError, match="lag window"):
+        fit_predictive_model(aligned, clip_frames=4)
+    with pytest.warns(NeurodataDeprecationWarning, match="'lr' is now called 'learning_rate'"):
+        fit_predictive_model(aligned, n_epochs=1, lr=0.01, random_state=0, progress=False)

@@ -7,8 +7,8 @@ import pytest
 import xarray as xr
 
 from neurodata.datasets import make_three_region_network
-from neurodata.errors import InvalidRecordingError
-from neurodata.rnn import decompose_currents, fit_curbd
+from neurodata.errors import InvalidRecordingError, NeurodataError
+from neurodata.rnn import decompose_currents, fit_curbd, region_currents
 
 
 @pytest.fixture(scope="module")
@@ -67,11 +67,11 @@ def test_recovers_planted_inter_region_couplings():
     net = make_three_region_network(20, {("A", "B"): 1.0, ("B", "C"): 1.0}, g=(1.5, 1.5, 1.5),
                                     duration=4.0, drive=0.0, noise=0.3, n_trials=4,
                                     random_state=0)
-    fit = fit_curbd(net.rates, "region", tau=0.1, g=0.0, p0=0.005, n_epochs=40,
+    fit = fit_curbd(net, "region", trials="trial", tau=0.1, g=0.0, p0=0.005, n_epochs=40,
                     random_state=0, progress=False)
-    cur = fit.currents
-    rms = {(s, t): float(np.sqrt((cur.sel(source=s).sel(unit=cur.region == t) ** 2).mean()))
-           for s in "ABC" for t in "ABC" if s != t}
+    assert fit.currents.dims == ("source", "trial", "time", "unit")
+    table = region_currents(fit)
+    rms = {(s, t): float(table.sel(source=s, target=t)) for s in "ABC" for t in "ABC" if s != t}
     planted = [rms[("A", "B")], rms[("B", "C")]]
     others = [v for k, v in rms.items() if k not in {("A", "B"), ("B", "C")}]
     assert min(planted) > 1.5 * max(others)
@@ -101,3 +101,27 @@ def test_bad_inputs():
         fit_curbd(bad, "area", progress=False)
     with pytest.raises(InvalidRecordingError, match="time points"):
         fit_curbd(rec.isel(time=slice(0, 2)), "area", progress=False)
+
+
+def test_region_currents_and_their_figures(small_net):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from neurodata.rnn import plot_current_traces, plot_currents
+
+    fit = fit_curbd(small_net, "region", tau=0.1, n_epochs=2, random_state=0, progress=False)
+    rms = region_currents(fit)
+    cur, reg = fit.currents, fit.region.values
+    expected = np.sqrt((cur.sel(source="A").values[..., reg == "C"] ** 2).mean())
+    assert rms.sel(source="A", target="C").item() == pytest.approx(expected)
+    _, axes = plt.subplots(1, 2)
+    assert plot_currents(fit, ax=axes[0]) is axes[0]
+    np.testing.assert_allclose(axes[0].images[0].get_array(), rms.values)
+    ax = plot_current_traces(fit, "B", unit=int(np.flatnonzero(reg == "B")[0]), ax=axes[1])
+    np.testing.assert_allclose(ax.lines[0].get_ydata(),
+                               cur.sel(source="A").values[:, np.flatnonzero(reg == "B")[0]])
+    with pytest.raises(NeurodataError, match="no region 'D'"):
+        plot_current_traces(fit, "D")
+    plt.close("all")

@@ -6,7 +6,12 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from neurodata.errors import InvalidRecordingError, NeurodataError, ShapeError
+from neurodata.errors import (
+    InvalidRecordingError,
+    NeurodataDeprecationWarning,
+    NotFittedError,
+    ShapeError,
+)
 from neurodata.rnn import SparseRNN, percent_variance_explained
 
 
@@ -33,7 +38,7 @@ def test_sampled_units_are_reproduced(small_motor_teacher, method):
     if method == "bptt":
         pytest.importorskip("torch")
     t = small_motor_teacher
-    model = SparseRNN(40, method=method, sampled_fraction=0.25, n_epochs=30, n_iter=150,
+    model = SparseRNN(40, method=method, sampled_fraction=0.25, n_epochs=30, max_iter=150,
                       learning_rate=0.02, random_state=1, progress=False)
     model.fit(t.inputs, t.outputs, t.rates)
     assert model.sampled_units_.size == 10 and model.unsampled_units_.size == 30
@@ -48,7 +53,7 @@ def test_recovers_a_same_class_teacher(rnn_teacher):
     """All units sampled, student of the teacher's class: pVar > 0.95 on every unit."""
     pytest.importorskip("torch")
     t = rnn_teacher
-    model = SparseRNN(20, method="bptt", sampled_fraction=1.0, g=1.0, n_iter=300,
+    model = SparseRNN(20, method="bptt", sampled_fraction=1.0, g=1.0, max_iter=300,
                       learning_rate=0.02, random_state=0, progress=False)
     model.fit(t.inputs, t.outputs, t.rates)
     rates = model.predict(t.inputs).rates.values * model.recorded_scale_
@@ -77,7 +82,7 @@ def test_labels_select_the_sampled_units(small_motor_teacher):
     assert "n3" not in model.unsampled_units_ and model.unsampled_units_.size == 38
     out = model.predict(t.inputs)
     assert out.outputs.dims == ("trial", "time", "output")
-    assert out.rates.dims == ("trial", "time", "rnn_unit")
+    assert out.rates.dims == ("trial", "time", "model_unit")
     np.testing.assert_array_equal(out.time.values, t.time.values)
     assert model.get_params()["n_units"] == 30
 
@@ -105,7 +110,7 @@ def test_bad_input_is_named(small_motor_teacher):
         model.fit(t.inputs, t.outputs, t.rates.isel(trial=slice(0, 2)))
     with pytest.raises(InvalidRecordingError, match="unit"):
         model.fit(t.inputs, t.outputs, t.rates.rename(unit="neuron"))
-    with pytest.raises(NeurodataError, match="not fitted"):
+    with pytest.raises(NotFittedError, match="not fitted"):
         SparseRNN().predict(t.inputs)
     with pytest.raises(ShapeError, match="n_units"):
         SparseRNN(5, method="bptt", sampled_fraction=0.5, progress=False).fit(
@@ -118,3 +123,9 @@ def test_plain_arrays_with_dims(small_motor_teacher):
     model = SparseRNN(20, n_epochs=1, dt=0.005, progress=False)
     model.fit(u, t.outputs.values, t.rates.values)
     assert model.dt_ == 0.005
+
+
+def test_old_parameter_names_still_work_with_a_warning():
+    with pytest.warns(NeurodataDeprecationWarning, match="'n_iter' is now called 'max_iter'"):
+        model = SparseRNN(10, method="bptt", n_iter=7)
+    assert model.get_params()["max_iter"] == 7 and "n_iter" not in model.get_params()

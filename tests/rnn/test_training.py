@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from neurodata.errors import NeurodataDeprecationWarning
 from neurodata.rnn import fit_bptt, fit_force, rls_update
 
 
@@ -95,7 +96,8 @@ def test_bptt_gradient_matches_autograd():
 def test_bptt_learns_and_is_reproducible():
     pytest.importorskip("torch")
     u, z, dt = _oscillation_task(n_steps=60)
-    a = fit_bptt(u, z, n_units=20, dt=dt, n_iter=80, learning_rate=0.03, random_state=0)
-    b = fit_bptt(u, z, n_units=20, dt=dt, n_iter=80, learning_rate=0.03, random_state=0)
-    assert a.loss_curve[-1] < 0.1 * a.loss_curve[0]
+    a = fit_bptt(u, z, n_units=20, dt=dt, max_iter=80, learning_rate=0.03, random_state=0)
+    with pytest.warns(NeurodataDeprecationWarning, match="'n_iter' is now called 'max_iter'"):
+        b = fit_bptt(u, z, n_units=20, dt=dt, n_iter=80, learning_rate=0.03, random_state=0)
+    assert a.loss_curve[-1] < 0.1 * a.loss_curve[0] and len(a.loss_curve) == 80
     np.testing.assert_array_equal(a.weights, b.weights)
