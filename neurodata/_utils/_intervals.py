@@ -54,8 +54,9 @@ def _fill_nan_stops(start: np.ndarray, stop: np.ndarray, nan_stop: str, table: s
     if nan_stop == "raise":
         raise NeurodataError(
             f"{int(missing.sum())} of the {start.size} {table!r} intervals have no stop time "
-            f"(NaN); pass window=(t0, t1) for a fixed span around each start, or "
-            f"nan_stop='next' to end each at the next start, or nan_stop='drop'.")
+            f"(NaN); pass window=(t0, t1) for a fixed span around each start, or the "
+            f"intervals themselves, e.g. neurodata.signals.interval_array(rec, "
+            f"nan_stop='next') (each ends at the next start) or nan_stop='drop'.")
     if nan_stop == "drop":
         return start[~missing], stop[~missing]
     order = np.argsort(start, kind="stable")
