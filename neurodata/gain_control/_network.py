@@ -29,6 +29,14 @@ import scipy.linalg
 import xarray as xr
 from scipy.integrate import solve_ivp
 
+from neurodata._utils import (
+    check_array,
+    check_fraction,
+    check_integer,
+    check_option,
+    check_positive,
+    check_random_state,
+)
 from neurodata.errors import NeurodataError, ShapeError, UnstableDynamicsError
 from neurodata.gain_control._validation import (
     PERIOD,
@@ -107,9 +115,9 @@ def ring_network(
     Returns
     -------
     xarray.Dataset
-        ``weights(unit, presynaptic)`` and scalar variables ``tuning_kappa``,
+        ``weights(model_unit, presynaptic)`` and scalar variables ``tuning_kappa``,
         ``baseline``, ``recurrent_strength``, ``recurrent_kappa``; coordinate
-        ``preferred_orientation(unit)`` in degrees.
+        ``preferred_orientation(model_unit)`` in degrees.
 
     Examples
     --------
@@ -119,40 +127,34 @@ def ring_network(
     >>> net.preferred_orientation.values[:3]
     array([-90., -75., -60.])
     """
-    n = int(n_units)
-    if n < 2:
-        raise NeurodataError(f"n_units must be at least 2; got {n_units}.")
-    for name, val in (("tuning_kappa", tuning_kappa), ("recurrent_kappa", recurrent_kappa)):
-        if not np.isfinite(val) or val < 0:
-            raise NeurodataError(f"{name} must be a finite non-negative concentration; got {val}.")
-    if baseline < 0 or not np.isfinite(baseline):
-        raise NeurodataError(f"baseline must be a finite non-negative drive; got {baseline}.")
+    n = check_integer("n_units", n_units, minimum=2)
+    for name, val in (("tuning_kappa", tuning_kappa), ("recurrent_kappa", recurrent_kappa),
+                      ("baseline", baseline), ("weight_noise", weight_noise)):
+        check_positive(name, val, strict=False)
     phi = ring_preferred(n)
     if weights is None:
         w = _ring_weights(phi, recurrent_strength, recurrent_kappa)
         strength, kw = float(recurrent_strength), float(recurrent_kappa)
     else:
-        w = np.array(weights, dtype=float)
+        w = check_array("weights", weights, ndim=2, copy=True)
         if w.shape != (n, n):
             raise ShapeError(f"weights must be ({n}, {n}) for {n} units; got {w.shape}.")
-        if not np.all(np.isfinite(w)):
-            raise NeurodataError("weights has NaN or infinite values.")
         strength, kw = np.nan, np.nan
     if weight_noise > 0:
-        rng = np.random.default_rng(random_state)
+        rng = check_random_state(random_state)
         w = w * rng.lognormal(0.0, weight_noise, size=w.shape)
     return xr.Dataset(
         {
-            "weights": (("unit", "presynaptic"), w),
+            "weights": (("model_unit", "presynaptic"), w),
             "tuning_kappa": float(tuning_kappa),
             "baseline": float(baseline),
             "recurrent_strength": strength,
             "recurrent_kappa": kw,
         },
         coords={
-            "unit": np.arange(n),
+            "model_unit": np.arange(n),
             "presynaptic": np.arange(n),
-            "preferred_orientation": ("unit", phi),
+            "preferred_orientation": ("model_unit", phi),
         },
     )
 
@@ -164,9 +166,9 @@ def _unpack_network(network: xr.Dataset) -> tuple[np.ndarray, np.ndarray, float,
             f"'tuning_kappa', 'baseline'); got {type(network).__name__}."
         )
     w = network["weights"]
-    if w.dims != ("unit", "presynaptic") or w.shape[0] != w.shape[1]:
+    if w.dims != ("model_unit", "presynaptic") or w.shape[0] != w.shape[1]:
         raise ShapeError(
-            f"network weights must be square (unit, presynaptic); got {w.dims} {w.shape}.")
+            f"network weights must be square (model_unit, presynaptic); got {w.dims} {w.shape}.")
     phi = np.asarray(network["preferred_orientation"].values, dtype=float)
     return (np.asarray(w.values, dtype=float), phi, float(network["tuning_kappa"]),
             float(network["baseline"]))
@@ -187,14 +189,11 @@ def stimulus_ensemble(
     >>> ens.stimulus_orientation.values, ens.values
     (array([-90., -45.,   0.,  45.]), array([0.2, 0.2, 0.4, 0.2]))
     """
-    n = int(n_orientations)
-    if n < 2:
-        raise NeurodataError(f"n_orientations must be at least 2; got {n_orientations}.")
+    n = check_integer("n_orientations", n_orientations, minimum=2)
     theta = -PERIOD / 2 + PERIOD * np.arange(n) / n
     prob = np.full(n, 1.0 / n)
     if p_adapter is not None:
-        if not 0.0 <= p_adapter < 1.0:
-            raise NeurodataError(f"p_adapter must be in [0, 1); got {p_adapter}.")
+        check_fraction("p_adapter", p_adapter, closed="left")
         dist = np.abs(wrap_orientation(theta - adapter))
         k = int(np.argmin(dist))
         if dist[k] > 1e-6:
@@ -252,9 +251,9 @@ def feedforward_drive(network: xr.Dataset, orientations) -> xr.DataArray:
 
 def _label(r: np.ndarray, network: xr.Dataset, theta: np.ndarray, name: str) -> xr.DataArray:
     return xr.DataArray(
-        r, dims=("unit", "stimulus_orientation"), name=name,
-        coords={"unit": network["unit"].values,
-                "preferred_orientation": ("unit", network["preferred_orientation"].values),
+        r, dims=("model_unit", "stimulus_orientation"), name=name,
+        coords={"model_unit": network["model_unit"].values,
+                "preferred_orientation": ("model_unit", network["preferred_orientation"].values),
                 "stimulus_orientation": theta},
     )
 
@@ -340,7 +339,7 @@ def steady_state(
     Returns
     -------
     xarray.DataArray
-        ``response(unit, stimulus_orientation)``.
+        ``response(model_unit, stimulus_orientation)``.
 
     Raises
     ------
@@ -403,7 +402,7 @@ def simulate(
     Returns
     -------
     xarray.DataArray
-        ``rate(time, unit, stimulus_orientation)``.
+        ``rate(time, model_unit, stimulus_orientation)``.
 
     Examples
     --------
@@ -413,10 +412,8 @@ def simulate(
     >>> float(abs(traj.isel(time=-1) - r_inf).max()) < 1e-10
     True
     """
-    if method not in ("exact", "ode"):
-        raise NeurodataError(f"method must be 'exact' or 'ode'; got {method!r}.")
-    if not tau > 0:
-        raise NeurodataError(f"tau must be a positive time constant; got {tau}.")
+    check_option("method", method, ("exact", "ode"))
+    check_positive("tau", tau)
     times = np.atleast_1d(np.asarray(t, dtype=float))
     if times.ndim != 1 or np.any(times < 0) or np.any(np.diff(times) < 0):
         raise NeurodataError("t must be a 1-D array of non-negative, non-decreasing times.")
@@ -441,6 +438,6 @@ def simulate(
             raise UnstableDynamicsError(f"the ODE solver failed: {sol.message}")
         rates = sol.y.T.reshape(times.size, n, k)
     return xr.DataArray(
-        rates, dims=("time", "unit", "stimulus_orientation"), name="rate",
+        rates, dims=("time", "model_unit", "stimulus_orientation"), name="rate",
         coords={"time": times, **{c: r_star.coords[c] for c in r_star.coords}},
     )

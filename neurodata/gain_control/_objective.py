@@ -36,6 +36,7 @@ import numpy as np
 import xarray as xr
 from scipy.optimize import minimize
 
+from neurodata._utils import check_positive, renamed_kwargs
 from neurodata.errors import NeurodataError
 from neurodata.gain_control._network import (
     _drive,
@@ -80,7 +81,7 @@ def _quadratic_form(w: np.ndarray, h: np.ndarray, prob: np.ndarray) -> np.ndarra
 
 
 def _gains_array(network, gains, gain_site):
-    n = network.sizes["unit"]
+    n = network.sizes["model_unit"]
     g = as_unit_vector(gains, n, "gains", positive=True)
     check_stability(network, g, gain_site=gain_site)
     return g
@@ -89,9 +90,7 @@ def _gains_array(network, gains, gain_site):
 def _alpha(network, ensemble, alpha, gain_site) -> float:
     if alpha is None:
         return calibrate_alpha(network, ensemble, gain_site=gain_site)
-    if not (np.isfinite(alpha) and alpha > 0):
-        raise NeurodataError(f"alpha must be a positive trade-off weight; got {alpha}.")
-    return float(alpha)
+    return check_positive("alpha", alpha)
 
 
 def calibrate_alpha(network: xr.Dataset, ensemble: xr.DataArray, *,
@@ -166,9 +165,9 @@ def objective_gradient(network: xr.Dataset, gains, ensemble: xr.DataArray, *,
 def _gain_da(network, values, name, alpha, method=None) -> xr.DataArray:
     attrs = {"alpha": alpha} if method is None else {"alpha": alpha, "method": method}
     return xr.DataArray(
-        values, dims="unit", name=name, attrs=attrs,
-        coords={"unit": network["unit"].values,
-                "preferred_orientation": ("unit", network["preferred_orientation"].values)},
+        values, dims="model_unit", name=name, attrs=attrs,
+        coords={"model_unit": network["model_unit"].values,
+                "preferred_orientation": ("model_unit", network["preferred_orientation"].values)},
     )
 
 
@@ -218,14 +217,14 @@ def optimal_gains(network: xr.Dataset, ensemble: xr.DataArray, *,
     Returns
     -------
     xarray.DataArray
-        ``gains(unit)``, with ``attrs["alpha"]``.
+        ``gains(model_unit)``, with ``attrs["alpha"]``.
 
     Examples
     --------
     >>> from neurodata.gain_control import ring_network, stimulus_ensemble
     >>> net = ring_network(60)
     >>> g = optimal_gains(net, stimulus_ensemble(20, adapter=0.0, p_adapter=0.3))
-    >>> float(g.sel(unit=30)) < 1.0 < float(g.sel(unit=0))   # adapter at unit 30 (0 deg)
+    >>> float(g.sel(model_unit=30)) < 1.0 < float(g.sel(model_unit=0))   # adapter at unit 30 (0 deg)
     True
     """
     a = _alpha(network, ensemble, alpha, "input")
@@ -235,9 +234,10 @@ def optimal_gains(network: xr.Dataset, ensemble: xr.DataArray, *,
     return _gain_da(network, g, "gains", a, "analytic")
 
 
+@renamed_kwargs(maxiter="max_iter")
 def optimize_gains(network: xr.Dataset, ensemble: xr.DataArray, *,
                    alpha: float | None = None, gain_site: str = "input", x0=None,
-                   gtol: float = 1e-12, maxiter: int = 20000) -> xr.DataArray:
+                   gtol: float = 1e-12, max_iter: int = 20000) -> xr.DataArray:
     """Minimise the coding objective numerically (L-BFGS over ``log g``).
 
     A generic optimiser that uses only the objective and its gradient, never
@@ -267,7 +267,7 @@ def optimize_gains(network: xr.Dataset, ensemble: xr.DataArray, *,
         return -x.sum() + a * activity, -1.0 + a * grad * g
 
     res = minimize(fun, start, jac=True, method="L-BFGS-B",
-                   options={"maxiter": maxiter, "maxfun": 4 * maxiter, "gtol": gtol,
+                   options={"maxiter": max_iter, "maxfun": 4 * max_iter, "gtol": gtol,
                             "ftol": 1e-16, "maxcor": 30})
     if not np.all(np.isfinite(res.x)):
         raise NeurodataError(f"the gain optimiser failed: {res.message}")

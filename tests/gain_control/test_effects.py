@@ -58,8 +58,8 @@ def test_paper_results_hold_in_heterogeneous_networks(seed):
 def test_results_follow_the_adapter(adapter):
     fx = adaptation_effects(ring_network(60), adapter=adapter, p_adapter=0.3)
     assert all(_checks(fx).values())
-    lowest = float(fx.gains.sel(condition="biased").idxmin("unit"))
-    assert float(fx.preferred_orientation.sel(unit=lowest)) == pytest.approx(adapter)
+    lowest = float(fx.gains.sel(condition="biased").idxmin("model_unit"))
+    assert float(fx.preferred_orientation.sel(model_unit=lowest)) == pytest.approx(adapter)
 
 
 def test_gains_and_repulsion_are_symmetric_about_the_adapter(paper_effects):
@@ -96,7 +96,7 @@ def test_preferred_orientation_recovers_planted_peaks():
     theta = np.arange(-90.0, 90.0, 5.0)
     peaks = np.array([-80.0, -12.5, 0.0, 33.3, 89.0])
     curves = np.exp(1.5 * (np.cos(np.deg2rad(2 * (theta[None] - peaks[:, None]))) - 1)) + 0.2
-    da = xr.DataArray(curves, dims=("unit", "stimulus_orientation"),
+    da = xr.DataArray(curves, dims=("model_unit", "stimulus_orientation"),
                       coords={"stimulus_orientation": theta})
     np.testing.assert_allclose(preferred_orientation(da), peaks, atol=1e-9)
     # a closed grid (-90 and +90 both present) gives the same answer
@@ -111,7 +111,7 @@ def test_shift_sign_convention():
     theta = np.arange(-90.0, 90.0, 10.0)
     make = lambda mus: xr.DataArray(  # noqa: E731
         np.exp(2 * (np.cos(np.deg2rad(2 * (theta[None] - np.array(mus)[:, None]))) - 1)),
-        dims=("unit", "stimulus_orientation"), coords={"stimulus_orientation": theta})
+        dims=("model_unit", "stimulus_orientation"), coords={"stimulus_orientation": theta})
     shift = preferred_orientation_shift(make([50.0, 50.0]), make([52.0, 48.0]), adapter=40.0)
     np.testing.assert_allclose(shift, [2.0, -2.0], atol=1e-9)
     np.testing.assert_allclose(shift.distance_to_adapter, [10.0, 10.0], atol=1e-9)
@@ -121,6 +121,6 @@ def test_covariance_is_a_psd_signal_covariance():
     net, ens = ring_network(20), stimulus_ensemble(20, p_adapter=0.3)
     c = response_covariance(steady_state(net, ens), ens)
     assert np.linalg.eigvalsh(c.values).min() > -1e-12
-    assert c.dims == ("unit", "other_unit")
+    assert c.dims == ("model_unit", "other_model_unit")
     with pytest.raises(ShapeError, match="ensemble's stimulus orientations"):
         response_covariance(steady_state(net, [0.0, 10.0]), ens)

@@ -42,7 +42,7 @@ def test_weight_noise_is_seeded():
 def test_drive_is_a_von_mises_bump_with_the_right_width():
     net = ring_network(36, tuning_kappa=2.0, baseline=0.1)
     h = feedforward_drive(net, [0.0]).sel(stimulus_orientation=0.0)
-    peak = h.sel(unit=int(np.argmin(abs(net.preferred_orientation.values))))
+    peak = h.sel(model_unit=int(np.argmin(abs(net.preferred_orientation.values))))
     assert float(peak) == pytest.approx(1.1)
     # half height above baseline at cos(2 d) = 1 - ln2 / kappa
     d = np.rad2deg(np.arccos(1 - np.log(2) / 2.0)) / 2
