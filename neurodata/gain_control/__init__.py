@@ -10,7 +10,7 @@ population adaptation effects of Benucci, Saleem & Carandini (2013).
 >>> net = ring_network(60)
 >>> gains = optimal_gains(net, stimulus_ensemble(20, p_adapter=0.3))
 >>> gains.dims
-('unit',)
+('model_unit',)
 """
 
 from __future__ import annotations
@@ -24,11 +24,8 @@ from neurodata.gain_control._effects import (
     response_equalization,
     response_extrema,
 )
-from neurodata.gain_control._fit import (
-    AdaptiveGainModel,
-    fit_adaptation_model,
-    predict_adaptation,
-)
+from neurodata.gain_control._estimator import AdaptiveGainModel
+from neurodata.gain_control._fit import fit_adaptation_model, predict_adaptation
 from neurodata.gain_control._network import (
     check_stability,
     feedforward_drive,
@@ -48,8 +45,10 @@ from neurodata.gain_control._objective import (
 from neurodata.gain_control._plot import (
     plot_benucci,
     plot_covariances,
+    plot_dynamics,
     plot_extrema,
     plot_gains,
+    plot_network,
     plot_preferred_shift,
     plot_tuning_curves,
 )
@@ -71,8 +70,10 @@ __all__ = [
     "optimize_gains",
     "plot_benucci",
     "plot_covariances",
+    "plot_dynamics",
     "plot_extrema",
     "plot_gains",
+    "plot_network",
     "plot_preferred_shift",
     "plot_tuning_curves",
     "predict_adaptation",

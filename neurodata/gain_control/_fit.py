@@ -3,13 +3,15 @@
 The model's free parameters are the feedforward tuning concentration
 ``tuning_kappa``, the recurrent strength ``recurrent_strength`` and the recurrent
 width ``recurrent_kappa``; the adapter probability is part of the experimental
-design and is given.  For each parameter set the network's gains are the
-optimal gains for the uniform and for the biased ensemble (over the
-orientations presented), the tuning curves are normalised per model neuron by
-the peak of the uniform-condition curve and averaged within the same
-preferred-orientation bins as the data, exactly as the data were.  The
-parameters minimise the squared difference to every session's data
-(:func:`scipy.optimize.least_squares`, several starts).
+design and is given, per session (or read from the data, where
+:func:`benucci_format` estimated it from the trial table).  For each parameter
+set the network's gains are the optimal gains for the uniform and for each
+session's biased ensemble (over the orientations presented), the tuning curves
+are normalised per model neuron by the summary of the uniform-condition curve
+the data used and averaged within the same preferred-orientation bins as the
+data, exactly as the data were.  The parameters minimise the squared
+difference to every session's data (:func:`scipy.optimize.least_squares`,
+several starts).
 """
 
 from __future__ import annotations
@@ -17,11 +19,17 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 from scipy.optimize import least_squares
-from tqdm.auto import tqdm
 
+from neurodata._utils import (
+    check_integer,
+    check_option,
+    check_random_state,
+    make_history,
+    progress_bar,
+    renamed_kwargs,
+)
 from neurodata.errors import NeurodataError, ShapeError, UnstableDynamicsError
-from neurodata.gain_control._benucci import BENUCCI_DIMS, CONDITIONS, benucci_format, check_benucci
-from neurodata.gain_control._effects import adaptation_effects
+from neurodata.gain_control._benucci import BENUCCI_DIMS, CONDITIONS, check_benucci
 from neurodata.gain_control._network import (
     _drive,
     _ring_weights,
@@ -30,42 +38,62 @@ from neurodata.gain_control._network import (
     ring_preferred,
 )
 from neurodata.gain_control._objective import _newton_balance, _quadratic_form, optimize_gains
-from neurodata.gain_control._validation import PERIOD, wrap_orientation
+from neurodata.gain_control._validation import PERIOD, check_gain_site, wrap_orientation
 
-__all__ = ["AdaptiveGainModel", "fit_adaptation_model", "predict_adaptation"]
+__all__ = ["fit_adaptation_model", "predict_adaptation"]
 
 PARAMETERS = ("tuning_kappa", "recurrent_strength", "recurrent_kappa")
+DEFAULT_INIT = (2.0, 0.4, 4.0)
 DEFAULT_BOUNDS = ((0.2, 0.0, 0.2), (12.0, 0.9, 30.0))
 
 
-def _model_curves(params, closed, p_adapter, n_model_units, gain_site):
-    """Tuning curves (unit, stimulus, condition) of the ring adapted to both ensembles."""
-    kappa, strength, kappa_w = (float(p) for p in params)
-    phi = ring_preferred(n_model_units)
-    w = _ring_weights(phi, strength, kappa_w)
-    if strength >= 1.0:  # the ring's largest eigenvalue is its row sum
-        raise UnstableDynamicsError(f"recurrent_strength {strength:g} >= 1 is unstable.")
-    n_k = closed.size - 1
-    grid = closed[:-1]
-    uniform = np.full(n_k, 1.0 / n_k)
-    biased = np.where(np.isclose(wrap_orientation(grid), 0.0), p_adapter,
-                      (1 - p_adapter) / (n_k - 1))
-    if not np.isclose(biased.sum(), 1.0):
+def _ensembles(grid: np.ndarray, p_values) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Uniform probabilities over ``grid`` and the biased ones for each p (adapter at 0)."""
+    n_k = grid.size
+    at = np.isclose(wrap_orientation(grid), 0.0)
+    if not at.any():
         raise NeurodataError(
             "the adapter (0 deg relative) must be one of the presented orientations.")
-    h = _drive(phi, closed, kappa, 0.0)
+    biased = [np.where(at, p, (1 - p) / (n_k - 1)) for p in p_values]
+    return np.full(n_k, 1.0 / n_k), biased
+
+
+def _gains(w, h_grid, prob, alpha, gain_site, net=None, grid=None):
     if gain_site == "input":
-        q_u, q_b = (_quadratic_form(w, h[:, :-1], p) for p in (uniform, biased))
-        alpha = n_model_units / (2.0 * q_u.sum())
-        gains = [_newton_balance(q_u, alpha), _newton_balance(q_b, alpha)]
+        return _newton_balance(_quadratic_form(w, h_grid, prob), alpha)
+    ens = xr.DataArray(prob, dims="stimulus_orientation", coords={"stimulus_orientation": grid})
+    return optimize_gains(net, ens, gain_site=gain_site).values
+
+
+def _model_curves(params, closed, p_values, n_model_units, gain_site) -> np.ndarray:
+    """Tuning curves (p, model_unit, stimulus, condition) of the ring adapted to both ensembles.
+
+    The uniform condition is the same for every p; the result has one entry
+    per value of ``p_values``.
+    """
+    kappa, strength, kappa_w = (float(p) for p in params)
+    if strength >= 1.0:  # the ring's largest eigenvalue is its row sum
+        raise UnstableDynamicsError(f"recurrent_strength {strength:g} >= 1 is unstable.")
+    phi = ring_preferred(n_model_units)
+    w = _ring_weights(phi, strength, kappa_w)
+    grid = closed[:-1]
+    uniform, biased = _ensembles(grid, p_values)
+    h = _drive(phi, closed, kappa, 0.0)
+    net = None
+    if gain_site == "input":
+        alpha = n_model_units / (2.0 * _quadratic_form(w, h[:, :-1], uniform).sum())
     else:
         net = ring_network(n_model_units, tuning_kappa=kappa, recurrent_strength=strength,
                            recurrent_kappa=kappa_w)
-        ens = xr.DataArray(uniform, dims="stimulus_orientation",
-                           coords={"stimulus_orientation": grid})
-        gains = [optimize_gains(net, e, gain_site=gain_site).values
-                 for e in (ens, ens.copy(data=biased))]
-    return np.stack([_steady(w, g, h, gain_site) for g in gains], axis=-1)
+        alpha = None
+    g_u = _gains(w, h[:, :-1], uniform, alpha, gain_site, net, grid)
+    r_u = _steady(w, g_u, h, gain_site)
+    out = np.empty((len(biased), n_model_units, closed.size, 2))
+    for i, prob in enumerate(biased):
+        out[i, :, :, 0] = r_u
+        out[i, :, :, 1] = _steady(w, _gains(w, h[:, :-1], prob, alpha, gain_site, net, grid), h,
+                                  gain_site)
+    return out
 
 
 def _bin_index(pref, centres):
@@ -93,7 +121,7 @@ def _design(centres, n_model_units, unit_prefs=None) -> tuple[np.ndarray, np.nda
         prefs = np.asarray(unit_prefs, dtype=float)
         sess, col = np.nonzero(np.isfinite(prefs))
         psi = wrap_orientation(prefs[sess, col])
-        pos = (psi - phi[0]) / (180.0 / n_model_units)
+        pos = (psi - phi[0]) / (PERIOD / n_model_units)
         i0 = np.floor(pos).astype(int) % n_model_units
         frac = pos - np.floor(pos)
         interp = np.zeros((psi.size, n_model_units))
@@ -119,6 +147,16 @@ def _binned(curves, interp, weights, normalization):
     return np.concatenate([binned, binned[:, :1]], axis=1)
 
 
+def _session_binned(curves, design, normalization, p_index):
+    """Each session's Benucci array from the curves of its own adapter probability."""
+    interp, weights = design
+    per_p = [_binned(c, interp, weights, normalization) for c in curves]
+    n_sessions = weights.shape[0]
+    if n_sessions == 1 and len(p_index) > 1:  # population design shared by the sessions
+        return np.stack([per_p[j][0] for j in p_index])
+    return np.stack([per_p[j][s] for s, j in enumerate(p_index)])
+
+
 def predict_adaptation(tuning_kappa: float = 2.0, recurrent_strength: float = 0.4,
                        recurrent_kappa: float = 4.0, *, p_adapter: float = 0.3,
                        n_model_units: int = 60, n_bins: int = 13, n_stimuli: int = 21,
@@ -134,12 +172,14 @@ def predict_adaptation(tuning_kappa: float = 2.0, recurrent_strength: float = 0.
     ...       .mean("stimulus_orientation").std()) < 1e-12   # every uniform curve averages 1
     True
     """
+    check_gain_site(gain_site)
+    check_option("normalization", normalization, ("mean", "max"))
     centres = np.linspace(-PERIOD / 2, PERIOD / 2, int(n_bins))
     closed = np.linspace(-PERIOD / 2, PERIOD / 2, int(n_stimuli))
     design = _design(centres, n_model_units)
     curves = _model_curves((tuning_kappa, recurrent_strength, recurrent_kappa), closed,
-                           p_adapter, n_model_units, gain_site)
-    arr = _binned(curves, *design, normalization)[0]
+                           [p_adapter], n_model_units, gain_site)
+    arr = _binned(curves[0], *design, normalization)[0]
     return _label_prediction(arr, centres, closed).assign_coords(normalization=normalization)
 
 
@@ -149,16 +189,71 @@ def _label_prediction(arr, centres, closed) -> xr.DataArray:
                                 "stimulus_orientation": closed, "condition": list(CONDITIONS)})
 
 
-def _starts(init, n_starts, rng, lo, hi):
-    first = np.clip(np.asarray((2.0, 0.4, 4.0) if init is None else init, dtype=float), lo, hi)
+def _starts(init, n_init, rng, lo, hi):
+    first = np.clip(np.asarray(DEFAULT_INIT if init is None else init, dtype=float), lo, hi)
     draws = [np.exp(rng.uniform(np.log(np.maximum(lo, 1e-2)), np.log(hi))) for _ in
-             range(max(int(n_starts) - 1, 0))]
+             range(max(int(n_init) - 1, 0))]
     return [first, *[np.clip(d, lo, hi) for d in draws]]
 
 
-def fit_adaptation_model(data, *, p_adapter: float, n_model_units: int = 60, init=None,
-                         n_starts: int = 4, bounds=DEFAULT_BOUNDS, gain_site: str = "input",
-                         random_state=None, progress: bool = False) -> xr.Dataset:
+def session_p_adapter(data, p_adapter=None) -> np.ndarray:
+    """The adapter probability of every session: given (one value or one per session) or
+    read from the data's ``p_adapter`` variable (:func:`benucci_format` estimates it)."""
+    arr = check_benucci(data)
+    n = arr.sizes["session"]
+    if p_adapter is None:
+        if not isinstance(data, xr.Dataset) or "p_adapter" not in data:
+            raise NeurodataError(
+                "the adapter probability of each session is unknown: pass p_adapter= (one value, "
+                "or one per session), or data from benucci_format, which estimates it from the "
+                "trial table.")
+        p = np.asarray(data["p_adapter"].values, dtype=float)
+    else:
+        p = np.broadcast_to(np.asarray(p_adapter, dtype=float), (n,)) if np.ndim(p_adapter) == 0 \
+            else np.asarray(p_adapter, dtype=float)
+    if p.shape != (n,):
+        raise ShapeError(f"p_adapter needs one value per session ({n}); got shape {p.shape}.")
+    if not np.all((p > 0) & (p < 1)):
+        raise NeurodataError(f"p_adapter must lie in (0, 1) for every session; got {p.tolist()}.")
+    return p
+
+
+class _Problem:
+    """The least-squares problem of one fit: data, design, adapter probabilities."""
+
+    def __init__(self, data, p_adapter, n_model_units, gain_site):
+        arr = check_benucci(data)
+        self.norm = str(arr["normalization"].values)
+        self.centres = arr["preferred_orientation"].values.astype(float)
+        self.closed = arr["stimulus_orientation"].values.astype(float)
+        self.prefs = _unit_preferences(data, arr)
+        self.design = _design(self.centres, n_model_units, self.prefs)
+        self.p = session_p_adapter(data, p_adapter)
+        self.p_values, self.p_index = np.unique(self.p, return_inverse=True)
+        self.y = arr.values
+        self.mask = np.isfinite(self.y)
+        self.n_model_units, self.gain_site = n_model_units, gain_site
+        self.sessions = arr["session"].values
+        self.costs: list[float] = []
+
+    def predict(self, x):
+        curves = _model_curves(x, self.closed, self.p_values, self.n_model_units, self.gain_site)
+        return _session_binned(curves, self.design, self.norm, self.p_index)
+
+    def resid(self, x):
+        try:
+            r = (self.predict(x) - self.y)[self.mask]
+        except UnstableDynamicsError:
+            r = np.full(int(self.mask.sum()), 1e3)
+        self.costs.append(0.5 * float(r @ r))
+        return r
+
+
+@renamed_kwargs(n_starts="n_init")
+def fit_adaptation_model(data, *, p_adapter=None, n_model_units: int = 60, init=None,
+                         n_init: int = 4, max_iter: int | None = None, bounds=DEFAULT_BOUNDS,
+                         gain_site: str = "input", random_state=None,
+                         progress: bool | None = None) -> xr.Dataset:
     """Fit tuning width, recurrent strength and recurrent width to Benucci-format data.
 
     Parameters
@@ -172,20 +267,29 @@ def fit_adaptation_model(data, *, p_adapter: float, n_model_units: int = 60, ini
         (linear interpolation around the ring), exactly as the data bin
         averaged those units.  Otherwise preferences are taken as spread evenly
         within each bin.
-    p_adapter : float
-        Probability of the adapter in the biased ensemble (experimental design).
+    p_adapter : float or array_like, optional
+        Probability of the adapter in the biased ensemble (experimental
+        design): one value, or one per session.  By default the data's
+        ``p_adapter`` variable (:func:`benucci_format` estimates it from the
+        trial table).
     n_model_units : int
         Resolution of the model ring.
     init : sequence of 3 floats, optional
         First start (default: the model defaults 2.0, 0.4, 4.0); further starts
         are drawn log-uniformly within ``bounds``.
-    n_starts : int
+    n_init : int
         Number of starts; the lowest cost wins.
+    max_iter : int, optional
+        Cap on the evaluations of the cost per start (scipy's ``max_nfev``);
+        None: until convergence.
     bounds : (lower, upper)
         Bounds on (tuning_kappa, recurrent_strength, recurrent_kappa).
-    random_state : int or numpy.random.Generator, optional
-    progress : bool
-        Show a progress bar over starts.
+    gain_site : {"input", "total"}
+        Where the gains act (see :func:`ring_network`).
+    random_state : None, int or numpy.random.Generator
+        For the further starts (None: fresh entropy).
+    progress : bool, optional
+        Progress bar over starts (None: automatic).
 
     Returns
     -------
@@ -193,64 +297,60 @@ def fit_adaptation_model(data, *, p_adapter: float, n_model_units: int = 60, ini
         ``estimate(parameter)``, ``stderr(parameter)`` (from the Jacobian at the
         optimum; it ignores that units sampled into a bin share their deviation
         across stimuli, so it is optimistic), ``prediction(preferred_orientation,
-        stimulus_orientation, condition)`` (the population-level model, unit
-        preferences spread evenly in each bin), ``fitted`` (the model values
-        compared with each session), ``rmse`` and ``r2`` of that comparison.
+        stimulus_orientation, condition)`` (the population-level model at the
+        sessions' mean adapter probability, unit preferences spread evenly in
+        each bin), ``fitted`` (the model values compared with each session),
+        ``p_adapter(session)``, ``rmse`` and ``r2`` of that comparison, and
+        ``cost(iteration)``: the least-squares cost at every evaluation of the
+        winning start.
 
     Examples
     --------
     Noise-free data from known parameters are recovered exactly:
 
     >>> data = predict_adaptation(1.8, 0.5, 3.0, p_adapter=0.3).expand_dims(session=1)
-    >>> fit = fit_adaptation_model(data, p_adapter=0.3, n_starts=1)
+    >>> fit = fit_adaptation_model(data, p_adapter=0.3, n_init=1)
     >>> fit.estimate.values.round(4)
     array([1.8, 0.5, 3. ])
     """
-    arr = check_benucci(data)
-    if not 0 < p_adapter < 1:
-        raise NeurodataError(f"p_adapter must be in (0, 1); got {p_adapter}.")
-    norm = str(arr["normalization"].values)
-    centres = arr["preferred_orientation"].values.astype(float)
-    closed = arr["stimulus_orientation"].values.astype(float)
-    prefs = _unit_preferences(data, arr)
-    design = _design(centres, n_model_units, prefs)
-    y = arr.values
-    mask = np.isfinite(y)
+    check_gain_site(gain_site)
+    n_init = check_integer("n_init", n_init)
+    max_iter = check_integer("max_iter", max_iter, allow_none=True)
+    prob = _Problem(data, p_adapter, int(n_model_units), gain_site)
     lo, hi = (np.asarray(b, dtype=float) for b in bounds)
-
-    def predict(x):
-        curves = _model_curves(x, closed, p_adapter, n_model_units, gain_site)
-        return np.broadcast_to(_binned(curves, *design, norm), y.shape)
-
-    def resid(x):
-        try:
-            return (predict(x) - y)[mask]
-        except UnstableDynamicsError:
-            return np.full(int(mask.sum()), 1e3)
-
-    rng = np.random.default_rng(random_state)
-    best = None
-    for x0 in tqdm(_starts(init, n_starts, rng, lo, hi), desc="fit starts", disable=not progress):
-        res = least_squares(resid, x0, bounds=(lo, hi), x_scale="jac", xtol=1e-10, ftol=1e-12)
+    rng = check_random_state(random_state)
+    best, best_costs = None, []
+    for x0 in progress_bar(_starts(init, n_init, rng, lo, hi), progress=progress,
+                           desc="fit starts"):
+        prob.costs = []
+        res = least_squares(prob.resid, x0, bounds=(lo, hi), x_scale="jac", xtol=1e-10,
+                            ftol=1e-12, max_nfev=max_iter)
         if best is None or res.cost < best.cost:
-            best = res
+            best, best_costs = res, list(prob.costs)
     assert best is not None
+    return _fit_result(prob, best, best_costs)
+
+
+def _fit_result(prob: _Problem, best, costs) -> xr.Dataset:
+    mask, y = prob.mask, prob.y
     dof = max(int(mask.sum()) - len(PARAMETERS), 1)
     cov = np.linalg.pinv(best.jac.T @ best.jac) * (2 * best.cost / dof)
-    fitted = predict(best.x)
+    fitted = prob.predict(best.x)
     r2 = 1 - 2 * best.cost / np.sum((y[mask] - y[mask].mean()) ** 2)
-    population = _binned(_model_curves(best.x, closed, p_adapter, n_model_units, gain_site),
-                         *_design(centres, n_model_units), norm)[0]
+    curves = _model_curves(best.x, prob.closed, [float(prob.p.mean())], prob.n_model_units,
+                           prob.gain_site)
+    population = _binned(curves[0], *_design(prob.centres, prob.n_model_units), prob.norm)[0]
     return xr.Dataset(
         {"estimate": ("parameter", best.x), "stderr": ("parameter", np.sqrt(np.diag(cov))),
-         "prediction": _label_prediction(population, centres, closed),
+         "prediction": _label_prediction(population, prob.centres, prob.closed),
          "fitted": (BENUCCI_DIMS, np.array(fitted)),
-         "rmse": float(np.sqrt(2 * best.cost / mask.sum())), "r2": float(r2)},
-        coords={"parameter": list(PARAMETERS), "session": arr["session"].values,
-                "normalization": norm},
-        attrs={"p_adapter": float(p_adapter), "n_model_units": int(n_model_units),
-               "gain_site": gain_site, "unit_preferences_used": int(prefs is not None),
-               "nfev": int(best.nfev)},
+         "p_adapter": ("session", prob.p),
+         "rmse": float(np.sqrt(2 * best.cost / mask.sum())), "r2": float(r2),
+         "cost": ("iteration", np.asarray(costs, dtype=float))},
+        coords={"parameter": list(PARAMETERS), "session": prob.sessions,
+                "iteration": np.arange(len(costs)), "normalization": prob.norm},
+        attrs={"n_model_units": int(prob.n_model_units), "gain_site": prob.gain_site,
+               "unit_preferences_used": int(prob.prefs is not None), "nfev": int(best.nfev)},
     )
 
 
@@ -259,94 +359,14 @@ def _unit_preferences(data, arr: xr.DataArray):
     if not isinstance(data, xr.Dataset) or "unit_preference" not in data:
         return None
     prefs = data["unit_preference"]
-    if prefs.dims != ("session", "unit") or prefs.sizes["session"] != arr.sizes["session"]:
+    if prefs.ndim != 2 or prefs.dims[0] != "session" or \
+            prefs.sizes["session"] != arr.sizes["session"]:
         raise ShapeError("unit_preference must have dims ('session', 'unit') matching the data.")
     return prefs.values
 
 
-class AdaptiveGainModel:
-    """Gain-control model fitted to population adaptation data.
-
-    A thin estimator around :func:`fit_adaptation_model`.  ``fit`` accepts
-    Benucci-format data or recordings aligned to stimulus presentations
-    (``(trial, unit)`` DataArrays, converted with :func:`benucci_format`).
-
-    Parameters
-    ----------
-    p_adapter : float
-        Probability of the adapter in the biased ensemble.
-    adapter : float
-        Adapter orientation in degrees (for ``(trial, unit)`` recordings).
-    n_model_units, n_starts, gain_site, random_state, progress
-        See :func:`fit_adaptation_model`.
-
-    Attributes
-    ----------
-    params_ : dict
-        Fitted ``tuning_kappa``, ``recurrent_strength``, ``recurrent_kappa``.
-    result_ : xarray.Dataset
-        Output of :func:`fit_adaptation_model`.
-    network_ : xarray.Dataset
-        The fitted ring network.
-    data_ : xarray.Dataset or xarray.DataArray
-        The Benucci-format data that were fitted.
-
-    Examples
-    --------
-    >>> from neurodata.datasets import make_adaptation_trials
-    >>> rec = make_adaptation_trials(100, n_trials=200, random_state=1)
-    >>> model = AdaptiveGainModel(p_adapter=0.3, n_starts=1).fit(rec)
-    >>> sorted(model.params_)
-    ['recurrent_kappa', 'recurrent_strength', 'tuning_kappa']
-    """
-
-    def __init__(self, p_adapter: float = 0.3, *, adapter: float = 0.0, n_model_units: int = 60,
-                 n_starts: int = 4, gain_site: str = "input", random_state=None,
-                 progress: bool = False):
-        self.p_adapter = p_adapter
-        self.adapter = adapter
-        self.n_model_units = n_model_units
-        self.n_starts = n_starts
-        self.gain_site = gain_site
-        self.random_state = random_state
-        self.progress = progress
-
-    def _as_benucci(self, x) -> xr.DataArray | xr.Dataset:
-        is_benucci = isinstance(x, xr.Dataset) or (
-            isinstance(x, xr.DataArray) and "session" in x.dims)
-        if is_benucci:
-            check_benucci(x)
-            return x
-        return benucci_format(x, adapter=self.adapter)
-
-    def fit(self, X, y=None) -> AdaptiveGainModel:
-        """Fit the model; ``X`` is Benucci-format data or (trial, unit) recordings."""
-        self.data_ = self._as_benucci(X)
-        self.result_ = fit_adaptation_model(
-            self.data_, p_adapter=self.p_adapter, n_model_units=self.n_model_units,
-            n_starts=self.n_starts, gain_site=self.gain_site, random_state=self.random_state,
-            progress=self.progress)
-        self.params_ = {p: float(self.result_.estimate.sel(parameter=p)) for p in PARAMETERS}
-        self.network_ = ring_network(self.n_model_units, **self.params_)
-        return self
-
-    def predict(self) -> xr.DataArray:
-        """The fitted model's population-level Benucci-format prediction."""
-        return self.result_["prediction"]
-
-    def score(self, X, y=None) -> float:
-        """R^2 of the population-level prediction against the session mean of ``X``."""
-        data = check_benucci(self._as_benucci(X))
-        pred = self.predict().sel(preferred_orientation=data.preferred_orientation,
-                                  stimulus_orientation=data.stimulus_orientation)
-        mean = data.mean("session")
-        ok = np.isfinite(mean.values)
-        resid = (mean - pred).values[ok]
-        total = np.sum((mean.values[ok] - mean.values[ok].mean()) ** 2)
-        return float(1 - np.sum(resid**2) / total)
-
-    def effects(self, **kwargs) -> xr.Dataset:
-        """:func:`adaptation_effects` of the fitted network."""
-        kwargs.setdefault("p_adapter", self.p_adapter)
-        kwargs.setdefault("gain_site", self.gain_site)
-        return adaptation_effects(self.network_, **kwargs)
+def history_of(fit: xr.Dataset) -> xr.Dataset:
+    """The training history of a fit: its cost at every evaluation, on ``iteration``."""
+    return make_history({"cost": fit["cost"].values,
+                         "best_cost": np.minimum.accumulate(fit["cost"].values)},
+                        attrs={"iteration": "evaluation of the least-squares cost (best start)"})
