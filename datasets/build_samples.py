@@ -1,6 +1,8 @@
 """Build the sample NWB files shipped in neurodata/datasets/data and their registry.
 
-Run from the repository root:  python datasets/build_samples.py
+Run from the repository root:  python datasets/build_samples.py [NAME ...]
+(without names every sample is rebuilt; with names only those, and the other
+entries of the registry are kept as they are).
 The samples are synthetic (seeded generators with known ground truth), so the
 recordings are reproducible; the files' sha256 changes between builds because
 NWB stores creation dates and object ids.
@@ -15,7 +17,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from neurodata.datasets import make_calcium_imaging, make_poisson_population  # noqa: E402
+from neurodata.datasets import (  # noqa: E402
+    make_adaptation_trials,
+    make_calcium_imaging,
+    make_poisson_population,
+)
 from neurodata.io import save_nwb  # noqa: E402
 from neurodata.io._h5 import file_sha256  # noqa: E402
 
@@ -32,13 +38,29 @@ SAMPLES = {
         "30 ROIs x 1200 frames at 10 Hz of fluorescence and neuropil with known calcium events",
         "neurodata.datasets.make_calcium_imaging(random_state=0)",
     ),
+    "sample_adaptation": (
+        lambda: make_adaptation_trials(48, n_trials=300, peak_rate=20.0, tuning_kappa=1.5,
+                                       recurrent_strength=0.6, recurrent_kappa=3.0,
+                                       random_state=0),
+        "48 V1-like units, 300 gratings each from a uniform and a biased ensemble (adapter 0 deg, "
+        "p 0.3), spike trains from a known gain-control network",
+        "neurodata.datasets.make_adaptation_trials(48, n_trials=300, peak_rate=20.0, "
+        "tuning_kappa=1.5, recurrent_strength=0.6, recurrent_kappa=3.0, random_state=0)",
+    ),
 }
 
 
-def main() -> None:
+def main(names: list[str]) -> None:
     DATA.mkdir(parents=True, exist_ok=True)
+    unknown = sorted(set(names) - set(SAMPLES))
+    if unknown:
+        raise SystemExit(f"unknown samples {unknown}; known: {sorted(SAMPLES)}")
     registry: dict = {"samples": {}}
+    if names and (DATA / "registry.json").exists():
+        registry = json.loads((DATA / "registry.json").read_text())
     for name, (make, description, source) in SAMPLES.items():
+        if names and name not in names:
+            continue
         path = DATA / f"{name}.nwb"
         save_nwb(make(), path, overwrite=True)
         registry["samples"][name] = {
@@ -50,4 +72,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -37,8 +37,8 @@ def list_samples() -> dict[str, str]:
 
     Examples
     --------
-    >>> sorted(list_samples())
-    ['sample_imaging', 'sample_session']
+    >>> {"sample_imaging", "sample_session"} <= set(list_samples())
+    True
     """
     return {name: entry["description"] for name, entry in _registry()["samples"].items()}
 
@@ -63,7 +63,10 @@ def load_sample(name: str = "sample_session", *, lazy: bool = True) -> xr.Datase
     ``sample_session``: 24 orientation-tuned Poisson units over 40 trials with
     running speed (made by :func:`make_poisson_population` with seed 0);
     ``sample_imaging``: 30 ROIs of two-photon fluorescence with neuropil and
-    known calcium events (:func:`make_calcium_imaging`, seed 0).
+    known calcium events (:func:`make_calcium_imaging`, seed 0);
+    ``sample_adaptation``: 48 units' spike trains and a trial table of 600
+    gratings from a uniform and a biased ensemble
+    (:func:`make_adaptation_trials`, seed 0).
 
     Examples
     --------
