@@ -20,8 +20,8 @@ from neurodata.errors import NeurodataError
 __all__ = ["main"]
 
 #: Modules that register further subcommands.
-SUBCOMMANDS: list[str] = ["neurodata.segmentation._cli", "neurodata.gain_control._cli",
-                         "neurodata.rnn._cli"]
+SUBCOMMANDS: list[str] = ["neurodata.batch._cli", "neurodata.segmentation._cli",
+                         "neurodata.gain_control._cli", "neurodata.rnn._cli"]
 
 
 def _cmd_info(args: argparse.Namespace) -> int:

@@ -15,6 +15,7 @@ __all__ = [
     "NeurodataWarning",
     "NoNeuralDataError",
     "NotFittedError",
+    "OutputExistsError",
     "ShapeError",
     "UnstableDynamicsError",
 ]
@@ -55,6 +56,10 @@ class NotFittedError(NeurodataError, ValueError, AttributeError):
     Like scikit-learn's ``NotFittedError``, it is also a ``ValueError`` and an
     ``AttributeError``, so code written for scikit-learn estimators catches it.
     """
+
+
+class OutputExistsError(NeurodataError, FileExistsError):
+    """An output file exists and replacing it was not asked for (pass ``overwrite=True``)."""
 
 
 class UnstableDynamicsError(NeurodataError, ValueError):

@@ -27,6 +27,7 @@ from neurodata._utils._checks import (
 )
 from neurodata._utils._deprecate import renamed_kwargs, renamed_params
 from neurodata._utils._estimator import NeurodataEstimator, make_history
+from neurodata._utils._files import atomic_path
 from neurodata._utils._imports import soft_import
 from neurodata._utils._intervals import interval_array, recording_span
 from neurodata._utils._progress import progress_bar, show_progress
@@ -42,6 +43,7 @@ from neurodata._utils._recording import (
 __all__ = [
     "NeurodataEstimator",
     "as_recordings",
+    "atomic_path",
     "check_array",
     "check_fraction",
     "check_integer",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from neurodata.datasets._population import make_calcium_imaging, make_poisson_population
+from neurodata.datasets._references import fetch_reference, list_references
 from neurodata.datasets._samples import (
     cache_dir,
     fetch_file,
@@ -38,6 +39,8 @@ __all__ = [
     "RetinaLNModel",
     "cache_dir",
     "fetch_file",
+    "fetch_reference",
+    "list_references",
     "list_samples",
     "load_sample",
     "make_adaptation_experiment",

@@ -9,8 +9,9 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from neurodata._utils._files import atomic_path
 from neurodata.errors import InvalidRecordingError
-from neurodata.io._nwb_write import atomic_path, new_nwbfile
+from neurodata.io._nwb_write import new_nwbfile
 from neurodata.io._results import encode_result
 from neurodata.schema import interval_dims, interval_table, is_time_dim, validate
 
@@ -240,7 +241,7 @@ def save_nwb(recording: xr.Dataset, path: str | os.PathLike, *, overwrite: bool 
             pm.add(encode_result(ds[name], str(name)))
     from pynwb import NWBHDF5IO
 
-    with atomic_path(path, overwrite=overwrite) as tmp:
+    with atomic_path(path, overwrite=overwrite, suffix=".nwb") as tmp:
         with NWBHDF5IO(str(tmp), mode="w") as io, warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*[Ss]hape.*")  # see write_nwb
             io.write(nwbfile)

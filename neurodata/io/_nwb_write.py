@@ -2,47 +2,22 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime as _dt
 import os
 import shutil
-import tempfile
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 
 import h5py
 import xarray as xr
 
+from neurodata._utils._files import atomic_path
 from neurodata.errors import FileFormatError, NeurodataError
 from neurodata.io._h5 import open_h5
 from neurodata.io._results import decode_result, encode_result
 
 __all__ = ["atomic_path", "new_nwbfile", "read_results", "write_nwb"]
-
-
-@contextlib.contextmanager
-def atomic_path(path: str | os.PathLike, *, overwrite: bool, suffix: str = ".nwb") -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; move it into place only on success.
-
-    An existing ``path`` is kept unless ``overwrite`` (and is never half-written).
-    """
-    final = Path(os.fspath(path)).expanduser()
-    if final.exists() and not overwrite:
-        raise FileExistsError(f"{final} exists; pass overwrite=True to replace it, or choose "
-                              f"another path.")
-    if final.is_dir():
-        raise NeurodataError(f"{final} is a directory; give a file path ending in {suffix}.")
-    final.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{final.stem}.", suffix=f".tmp{suffix}", dir=final.parent)
-    os.close(fd)
-    tmp_path = Path(tmp)
-    try:
-        yield tmp_path
-        os.replace(tmp_path, final)
-    finally:
-        if tmp_path.exists():
-            tmp_path.unlink()
 
 
 def _as_results(results) -> dict[str, xr.DataArray | xr.Dataset]:
@@ -133,7 +108,7 @@ def write_nwb(results, path: str | os.PathLike, *, source: str | os.PathLike | N
                                  f"modifies an input file. Write to a new path.")
     from pynwb import ProcessingModule
 
-    with atomic_path(final, overwrite=overwrite) as tmp:
+    with atomic_path(final, overwrite=overwrite, suffix=".nwb") as tmp:
         if source is not None:
             shutil.copyfile(source, tmp)
             io = _quiet_io(tmp, "a")
