@@ -25,11 +25,7 @@ from neurodata.gain_control._network import (
     steady_state,
     stimulus_ensemble,
 )
-from neurodata.gain_control._objective import (
-    equalizing_gains,
-    optimal_gains,
-    optimize_gains,
-)
+from neurodata.gain_control._objective import equalizing_gains, optimal_gains
 from neurodata.gain_control._validation import PERIOD, as_unit_vector, wrap_orientation
 
 __all__ = [
@@ -200,19 +196,19 @@ def response_equalization(responses: xr.DataArray, ensemble: xr.DataArray) -> xr
     return xr.Dataset({"mean_response": mean, "cv": mean.std(dim) / mean.mean(dim)})
 
 
-def _rule_gains(network, ensemble, rule, alpha, gain_site):
+def _rule_gains(network, ensemble, rule, alpha, gain_site, solver):
     if rule == "optimal":
-        if gain_site == "input":
-            return optimal_gains(network, ensemble, alpha=alpha)
-        return optimize_gains(network, ensemble, alpha=alpha, gain_site=gain_site)
+        return optimal_gains(network, ensemble, alpha=alpha, gain_site=gain_site, **solver)
     if rule == "equalize":
         return equalizing_gains(network, ensemble, gain_site=gain_site)
     raise NeurodataError(f"rule must be 'optimal' or 'equalize' (or gains); got {rule!r}.")
 
 
 def adaptation_effects(network: xr.Dataset, *, adapter: float = 0.0, p_adapter: float = 0.3,
-                       n_orientations: int = 20, rule="optimal", alpha: float | None = None,
-                       gain_site: str = "input", test_orientations=None) -> xr.Dataset:
+                       n_orientations: int = 20, rule="optimal", objective: str = "log_gain",
+                       alpha: float | None = None, gain_site: str = "total",
+                       input_noise: float = 1.0, shape: str = "single", n_init: int = 2,
+                       random_state=None, test_orientations=None) -> xr.Dataset:
     """Every adaptation effect of a network adapted to a biased ensemble.
 
     The reference ("uniform") state has the gains the rule gives for the
@@ -228,9 +224,19 @@ def adaptation_effects(network: xr.Dataset, *, adapter: float = 0.0, p_adapter: 
     rule : {"optimal", "equalize"} or array_like
         Optimal efficient-coding gains, the naive mean-equalising rule, or
         explicit gains for the biased state (the reference then uses "optimal").
+    objective : {"log_gain", "fisher_poisson", "fisher_gaussian"}
+        What the optimal gains optimise (:func:`optimal_gains`).
     alpha : float, optional
         Trade-off weight (default: calibrated on the uniform ensemble).
-    gain_site : {"input", "total"}
+    gain_site : {"total", "input"}
+    input_noise : float
+        For ``"fisher_gaussian"``.
+    shape : {"single", "benucci"}
+        Shape of the biased ensemble (:func:`stimulus_ensemble`).
+    n_init, random_state
+        Starts of the non-convex gain solver: unit gains, the convex input-site
+        optimum, then random perturbations (so the default two starts are
+        deterministic).
     test_orientations : array_like, optional
         Orientations of the tuning curves (default every 2.5 degrees).
 
@@ -242,7 +248,9 @@ def adaptation_effects(network: xr.Dataset, *, adapter: float = 0.0, p_adapter: 
         (model_unit), ``covariance(ensemble, model_unit, other_model_unit)``,
         ``covariance_distance(ensemble)`` (relative Frobenius distance to the
         uniform covariance), ``mean_response(ensemble, model_unit)``
-        and ``response_cv(ensemble)``.
+        and ``response_cv(ensemble)``.  ``attrs`` name the rule, objective and
+        site and carry the biased gains' certificate (``n_agree`` of ``n_init``
+        starts, ``gradient_norm``, ``hessian_min_eigenvalue``).
 
     Examples
     --------
@@ -253,11 +261,13 @@ def adaptation_effects(network: xr.Dataset, *, adapter: float = 0.0, p_adapter: 
     True
     """
     uniform = stimulus_ensemble(n_orientations, adapter=adapter)
-    biased = stimulus_ensemble(n_orientations, adapter=adapter, p_adapter=p_adapter)
+    biased = stimulus_ensemble(n_orientations, adapter=adapter, p_adapter=p_adapter, shape=shape)
     n = network.sizes["model_unit"]
     named = isinstance(rule, str)
-    g_u = _rule_gains(network, uniform, rule if named else "optimal", alpha, gain_site)
-    g_b = (_rule_gains(network, biased, rule, alpha, gain_site) if named
+    solver = {"objective": objective, "input_noise": input_noise, "n_init": n_init,
+              "random_state": random_state}
+    g_u = _rule_gains(network, uniform, rule if named else "optimal", alpha, gain_site, solver)
+    g_b = (_rule_gains(network, biased, rule, alpha, gain_site, solver) if named
            else as_unit_vector(rule, n, "gains", positive=True))
     theta = (np.arange(-90.0, 90.0, 2.5) if test_orientations is None
              else np.asarray(test_orientations, dtype=float))
@@ -286,6 +296,10 @@ def adaptation_effects(network: xr.Dataset, *, adapter: float = 0.0, p_adapter: 
     out = out.assign_coords(condition=["uniform", "biased"], ensemble=list(ens_r),
                             distance_to_adapter=("model_unit", wrap_orientation(
                                 network["preferred_orientation"].values - adapter)))
+    cert = {k: g_b.attrs[k] for k in ("n_init", "n_agree", "gradient_norm",
+                                      "hessian_min_eigenvalue", "n_at_bound")
+            if isinstance(g_b, xr.DataArray) and k in g_b.attrs}
     out.attrs.update(adapter=float(adapter), p_adapter=float(p_adapter),
-                     rule=rule if named else "custom", gain_site=gain_site)
+                     rule=rule if named else "custom", gain_site=gain_site,
+                     objective=objective, shape=shape, **cert)
     return out

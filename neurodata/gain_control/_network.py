@@ -7,16 +7,17 @@ A population of ``N`` orientation-tuned neurons with preferred orientations
 
 (a von Mises bump over the doubled angle, peak ``1 + b``) and is coupled by a
 fixed recurrent weight matrix ``W``.  Adaptation changes only the diagonal
-gain matrix ``G = diag(g)``.  With ``gain_site="input"`` (the default) the gains
-scale each neuron's feedforward drive,
-
-.. math:: \\tau\\,\\dot r = -r + W r + G h(\\theta), \\qquad
-          r^* = (I - W)^{-1} G\\, h(\\theta),
-
-and with ``gain_site="total"`` they scale its whole input,
+gain matrix ``G = diag(g)``.  With ``gain_site="total"`` (the default) a
+neuron's gain scales its whole input, recurrent input included (what
+"single-neuron gain" conventionally means),
 
 .. math:: \\tau\\,\\dot r = -r + G\\,(W r + h(\\theta)), \\qquad
-          r^* = (I - G W)^{-1} G\\, h(\\theta).
+          r^* = (I - G W)^{-1} G\\, h(\\theta),
+
+and with ``gain_site="input"`` only its feedforward drive,
+
+.. math:: \\tau\\,\\dot r = -r + W r + G h(\\theta), \\qquad
+          r^* = (I - W)^{-1} G\\, h(\\theta).
 
 The fixed point is stable when every eigenvalue of ``W`` (``GW``) has real part
 below 1.
@@ -174,20 +175,52 @@ def _unpack_network(network: xr.Dataset) -> tuple[np.ndarray, np.ndarray, float,
             float(network["baseline"]))
 
 
+def biased_probabilities(n: int, k: int, p_adapter: float, shape: str = "single") -> np.ndarray:
+    """Probabilities of ``n`` distinct orientations with the adapter at index ``k``.
+
+    ``shape="single"``: the adapter has ``p_adapter``, the others share the rest
+    equally.  ``shape="benucci"``: the convention of published analyses of the
+    Benucci et al. data (:func:`benucci_prior`): ``p_adapter`` split 50/25/25
+    over the adapter and its two neighbours, and ``1 - p_adapter`` shared by the
+    ``n - 2`` other entries of the closed grid of ``n + 1`` orientations, whose
+    two ends (the orientation opposite to the adapter, listed twice) are merged
+    here: that orientation gets twice the share of the others.
+    """
+    check_option("shape", shape, ("single", "benucci"))
+    if shape == "single":
+        prob = np.full(n, (1.0 - p_adapter) / (n - 1))
+        prob[k] = p_adapter
+        return prob
+    if n % 2 or n < 6:
+        raise NeurodataError(f"the 'benucci' ensemble needs an even number (>= 6) of "
+                             f"orientations, so that one is opposite the adapter; got {n}.")
+    prob = np.full(n, (1.0 - p_adapter) / (n - 2))
+    prob[(k + n // 2) % n] *= 2.0
+    prob[k] = 0.5 * p_adapter
+    prob[(k - 1) % n] = prob[(k + 1) % n] = 0.25 * p_adapter
+    return prob
+
+
 def stimulus_ensemble(
-    n_orientations: int = 20, *, adapter: float = 0.0, p_adapter: float | None = None
+    n_orientations: int = 20, *, adapter: float = 0.0, p_adapter: float | None = None,
+    shape: str = "single",
 ) -> xr.DataArray:
     """Probabilities of grating orientations in a uniform or biased ensemble.
 
-    Orientations are ``-90 + 180 k / n`` degrees.  In the biased ensemble the
-    adapter orientation has probability ``p_adapter`` and the others share the
-    rest equally; ``p_adapter=None`` gives the uniform ensemble.
+    Orientations are ``-90 + 180 k / n`` degrees.  ``p_adapter=None`` gives the
+    uniform ensemble.  In the biased ensemble (``shape="single"``) the adapter
+    orientation has probability ``p_adapter`` and the others share the rest
+    equally; ``shape="benucci"`` follows the published analyses of the
+    Benucci et al. data (:func:`biased_probabilities`, :func:`benucci_prior`).
 
     Examples
     --------
     >>> ens = stimulus_ensemble(4, p_adapter=0.4)
     >>> ens.stimulus_orientation.values, ens.values
     (array([-90., -45.,   0.,  45.]), array([0.2, 0.2, 0.4, 0.2]))
+    >>> stimulus_ensemble(20, p_adapter=0.4, shape="benucci").sel(
+    ...     stimulus_orientation=[-9.0, 0.0, 9.0, 18.0, -90.0]).values.round(4)
+    array([0.1   , 0.2   , 0.1   , 0.0333, 0.0667])
     """
     n = check_integer("n_orientations", n_orientations, minimum=2)
     theta = -PERIOD / 2 + PERIOD * np.arange(n) / n
@@ -201,12 +234,12 @@ def stimulus_ensemble(
                 f"the adapter ({adapter:g} deg) is not one of the {n} ensemble orientations "
                 f"(steps of {PERIOD / n:g} deg from -90); choose an adapter on that grid."
             )
-        prob = np.full(n, (1.0 - p_adapter) / (n - 1))
-        prob[k] = p_adapter
+        prob = biased_probabilities(n, k, p_adapter, shape)
     return xr.DataArray(
         prob, dims="stimulus_orientation", coords={"stimulus_orientation": theta},
         name="probability",
-        attrs={"adapter": float(adapter), "p_adapter": np.nan if p_adapter is None else p_adapter},
+        attrs={"adapter": float(adapter), "p_adapter": np.nan if p_adapter is None else p_adapter,
+               "shape": shape},
     )
 
 
@@ -275,7 +308,7 @@ def _spectral_abscissa(w_eff: np.ndarray, w: np.ndarray | None = None,
     return float(np.max(np.linalg.eigvals(w_eff).real))
 
 
-def check_stability(network: xr.Dataset, gains=None, *, gain_site: str = "input") -> float:
+def check_stability(network: xr.Dataset, gains=None, *, gain_site: str = "total") -> float:
     """Return the largest real part of the eigenvalues of ``W`` (or ``GW``); raise if >= 1.
 
     Raises
@@ -315,7 +348,7 @@ def _steady(w: np.ndarray, g: np.ndarray, h: np.ndarray, gain_site: str) -> np.n
 
 
 def steady_state(
-    network: xr.Dataset, orientations, gains=None, *, gain_site: str = "input"
+    network: xr.Dataset, orientations, gains=None, *, gain_site: str = "total"
 ) -> xr.DataArray:
     """Closed-form steady-state responses ``r*`` (the tuning curves).
 
@@ -380,7 +413,7 @@ def simulate(
     *,
     tau: float = 1.0,
     r0=None,
-    gain_site: str = "input",
+    gain_site: str = "total",
     method: str = "exact",
     rtol: float = 1e-10,
     atol: float = 1e-12,
