@@ -9,14 +9,22 @@ stimulus_orientation, condition)``:
 * ``stimulus_orientation``: grating orientation relative to the adapter, -90
   to +90 inclusive (21 values 9 degrees apart, the ends again identical);
 * ``condition``: ``"uniform"`` or ``"biased"`` stimulus ensemble;
-* values: the mean response of the units in a bin, each unit first divided by
-  a summary of its tuning curve in the uniform (unadapted) condition: its mean
+* values: the mean response of the units in a bin, each unit first normalised
+  by its tuning curve in the uniform (unadapted) condition: divided by its mean
   over orientations (``normalization="mean"``, the default, so every uniform
-  curve averages 1) or its peak (``"max"``, so uniform curves peak at 1).  The
-  peak of a noisy curve is biased upwards (the largest of many noisy means), so
-  ``"max"`` biases the normalised responses low by an amount that depends on
-  the trial count; the mean is a linear, nearly unbiased summary.  Empty bins
-  are NaN.  The scalar coordinate ``normalization`` records the choice.
+  curve averages 1) or by its peak (``"max"``), or, as published analyses of
+  the Benucci data do (``"minmax"``), the unadapted curve's minimum subtracted
+  and the result divided by its amplitude (maximum minus minimum), the same
+  numbers applied to the adapted curve, so that adapted values may be negative
+  (the minima effect).  ``"none"``: raw responses (the published session-level
+  layout, :func:`load_benucci_mat`), to be normalised before a fit.  The peak of
+  a noisy curve is biased upwards (the largest of many noisy means), so
+  ``"max"`` and ``"minmax"`` bias the normalised responses by an amount that
+  depends on the trial count; the mean is a linear, nearly unbiased summary.
+  Empty bins are NaN.  The scalar coordinate ``normalization`` records the
+  choice, and ``normalization_level`` whether units were normalised before
+  binning (``"unit"``, :func:`benucci_format`) or the binned rows afterwards
+  (``"bin"``, :func:`normalize_benucci` on the published layout).
 
 :func:`benucci_format` builds it from one or more recordings aligned to
 stimulus presentations, ``(trial, unit)`` responses with ``stimulus_orientation``
@@ -47,6 +55,7 @@ __all__ = ["BENUCCI_DIMS", "benucci_format", "check_benucci"]
 #: Dimensions of Benucci-format data, in order.
 BENUCCI_DIMS = ("session", "preferred_orientation", "stimulus_orientation", "condition")
 CONDITIONS = ("uniform", "biased")
+NORMALIZATIONS = ("mean", "max", "minmax", "none")
 
 
 def check_benucci(data) -> xr.DataArray:
@@ -90,16 +99,20 @@ def check_benucci(data) -> xr.DataArray:
     values = np.asarray(data.values, dtype=float)
     if np.any(np.isinf(values)):
         raise NeurodataError("responses has infinite values.")
-    if np.nanmin(values, initial=0.0) < 0:
+    norm = str(data.coords["normalization"].values) if "normalization" in data.coords else "mean"
+    check_option("the 'normalization' coordinate", norm, NORMALIZATIONS)
+    level = str(data.coords["normalization_level"].values) \
+        if "normalization_level" in data.coords else "unit"
+    check_option("the 'normalization_level' coordinate", level, ("unit", "bin"))
+    if norm in ("mean", "max") and np.nanmin(values, initial=0.0) < 0:
         raise NeurodataError(
             f"responses must be non-negative rates; got minimum {np.nanmin(values):g}. Use "
-            f"firing rates or spike counts (not baseline-subtracted or dF/F traces)."
+            f"firing rates or spike counts (not baseline-subtracted or dF/F traces); data "
+            f"normalised by subtracting each unit's unadapted minimum (as published analyses "
+            f"do) are declared with the coordinate normalization='minmax'."
         )
-    norm = str(data.coords["normalization"].values) if "normalization" in data.coords else "mean"
-    if norm not in ("mean", "max"):
-        raise NeurodataError(
-            f"the 'normalization' coordinate must be 'mean' or 'max'; got {norm!r}.")
-    return data.sel(condition=list(CONDITIONS)).assign_coords(normalization=norm)
+    return data.sel(condition=list(CONDITIONS)).assign_coords(normalization=norm,
+                                                              normalization_level=level)
 
 
 def _window_mean(responses: xr.DataArray, window) -> xr.DataArray:
@@ -185,6 +198,18 @@ def neuron_dims(responses: xr.DataArray) -> str | None:
     return str(found[0]) if len(found) == 1 else None
 
 
+def unit_scales(uniform: np.ndarray, normalization: str) -> tuple[np.ndarray, np.ndarray]:
+    """Offset and scale of each row's normalisation from its uniform curve (rows, stimuli).
+
+    ``uniform`` holds the distinct orientations only (no repeated end).
+    """
+    if normalization == "minmax":
+        lo = uniform.min(axis=1)
+        return lo, uniform.max(axis=1) - lo
+    zero = np.zeros(uniform.shape[0])
+    return zero, uniform.max(axis=1) if normalization == "max" else uniform.mean(axis=1)
+
+
 def _binned_session(norm: np.ndarray, closed: np.ndarray, n_bins: int):
     """Average unit curves (unit, stimulus, condition) within preferred-orientation bins."""
     z = norm[:, :, 0] @ np.exp(2j * np.deg2rad(closed[:-1]))
@@ -214,14 +239,16 @@ def _session(responses: xr.DataArray, adapter, n_bins: int, normalization: str, 
     onehot = np.zeros((code.size, 2 * n_k))
     onehot[np.arange(code.size), code] = 1.0
     means = (onehot.T @ x / counts[:, None]).reshape(n_k, 2, -1).transpose(2, 0, 1)  # unit,k,c
-    peak = means[:, :, 0].max(axis=1) if normalization == "max" else means[:, :, 0].mean(axis=1)
-    if np.any(peak <= 0):
-        warnings.warn(f"dropped {int(np.sum(peak <= 0))} unit(s) that never responded in the "
-                      f"uniform condition.", NeurodataWarning, stacklevel=4)
-        means, peak = means[peak > 0], peak[peak > 0]
-    binned, n_in, centres, pref = _binned_session(means / peak[:, None, None], closed, n_bins)
+    offset, scale = unit_scales(means[:, :, 0], normalization)
+    if np.any(scale <= 0):
+        warnings.warn(f"dropped {int(np.sum(scale <= 0))} unit(s) that did not respond (or not "
+                      f"vary) in the uniform condition.", NeurodataWarning, stacklevel=4)
+        keep = scale > 0
+        means, offset, scale = means[keep], offset[keep], scale[keep]
+    norm = (means - offset[:, None, None]) / scale[:, None, None]
+    binned, n_in, centres, pref = _binned_session(norm, closed, n_bins)
     return {"binned": binned, "n_in": n_in, "closed": closed, "centres": centres, "pref": pref,
-            "adapter": adapter, "p_adapter": p_hat, "dim": dim}
+            "adapter": adapter, "p_adapter": p_hat, "dim": dim, "units": norm}
 
 
 def _as_trial_arrays(recordings, trials, window, variable) -> dict:
@@ -279,8 +306,10 @@ def benucci_format(recordings, *, trials: str = "trial", window=None, variable=N
         relative to it.
     n_bins : int
         Number of preferred-orientation bins, ends included (13: 15 degrees).
-    normalization : {"mean", "max"}
-        Divide each unit by the mean or the peak of its uniform-condition curve.
+    normalization : {"mean", "max", "minmax"}
+        Divide each unit by the mean or the peak of its uniform-condition curve,
+        or subtract that curve's minimum and divide by its amplitude (the
+        published convention; adapted values may then be negative).
     response_window : (float, float), optional
         For ``(trial, time_rel, unit)`` arrays: ``[start, stop)`` of
         ``time_rel`` to average (default: every sample at or after onset).
@@ -295,7 +324,11 @@ def benucci_format(recordings, *, trials: str = "trial", window=None, variable=N
         estimated from its uniform-condition curve (circular mean of the
         doubled angle), NaN-padded where a session has fewer units;
         ``adapter(session)`` (degrees) and ``p_adapter(session)``: the fraction
-        of biased-condition trials that showed the adapter.
+        of biased-condition trials that showed the adapter; and
+        ``unit_responses(session, unit, stimulus, condition)``, each unit's
+        normalised curve at the distinct orientations (``stimulus`` indexes
+        ``stimulus_orientation`` without its repeated end), which
+        :func:`bootstrap_benucci` resamples.
         :func:`fit_adaptation_model` uses the unit preferences to model which
         orientations each bin really holds, and ``p_adapter``.
 
@@ -315,7 +348,7 @@ def benucci_format(recordings, *, trials: str = "trial", window=None, variable=N
     """
     if check_integer("n_bins", n_bins, minimum=5) % 2 == 0:
         raise NeurodataError(f"n_bins must be an odd number >= 5 (ends included); got {n_bins}.")
-    check_option("normalization", normalization, ("mean", "max"))
+    check_option("normalization", normalization, ("mean", "max", "minmax"))
     arrays = _as_trial_arrays(recordings, trials, window, variable)
     for key, arr in arrays.items():
         if not isinstance(arr, xr.DataArray):
@@ -331,15 +364,19 @@ def benucci_format(recordings, *, trials: str = "trial", window=None, variable=N
         raise ShapeError("sessions mix sorted units and imaging ROIs; convert them separately.")
     n_max = max(p["pref"].size for p in parts)
     prefs = np.full((len(parts), n_max), np.nan)
+    units = np.full((len(parts), n_max, parts[0]["closed"].size - 1, 2), np.nan)
     for i, p in enumerate(parts):
         prefs[i, : p["pref"].size] = p["pref"]
+        units[i, : p["pref"].size] = p["units"]
+    neuron = dims.pop()
     return xr.Dataset(
         {"responses": (BENUCCI_DIMS, np.stack([p["binned"] for p in parts])),
          "n_units": (("session", "preferred_orientation"), np.stack([p["n_in"] for p in parts])),
-         "unit_preference": (("session", dims.pop()), prefs),
+         "unit_preference": (("session", neuron), prefs),
+         "unit_responses": (("session", neuron, "stimulus", "condition"), units),
          "adapter": ("session", [p["adapter"] for p in parts], {"units": "deg"}),
          "p_adapter": ("session", [p["p_adapter"] for p in parts])},
         coords={"session": list(arrays), "preferred_orientation": parts[0]["centres"],
                 "stimulus_orientation": parts[0]["closed"], "condition": list(CONDITIONS),
-                "normalization": normalization},
+                "normalization": normalization, "normalization_level": "unit"},
     )
