@@ -19,8 +19,8 @@ from neurodata._utils import check_fraction, check_integer, check_positive, chec
 __all__ = ["make_adaptation_experiment", "make_adaptation_trials"]
 
 
-def _model_rates(n_model_units, tuning_kappa, recurrent_strength, recurrent_kappa, p_adapter,
-                 n_orientations):
+def _model_rates(n_model_units, tuning_kappa, recurrent_strength, recurrent_kappa, baseline,
+                 p_adapter, n_orientations, gain_site, objective):
     from neurodata.gain_control import (
         optimal_gains,
         ring_network,
@@ -28,12 +28,13 @@ def _model_rates(n_model_units, tuning_kappa, recurrent_strength, recurrent_kapp
         stimulus_ensemble,
     )
 
-    net = ring_network(n_model_units, tuning_kappa=tuning_kappa,
+    net = ring_network(n_model_units, tuning_kappa=tuning_kappa, baseline=baseline,
                        recurrent_strength=recurrent_strength, recurrent_kappa=recurrent_kappa)
     uniform = stimulus_ensemble(n_orientations)
     biased = stimulus_ensemble(n_orientations, adapter=0.0, p_adapter=p_adapter)
-    rates = np.stack([steady_state(net, uniform, optimal_gains(net, uniform)).values,
-                      steady_state(net, biased, optimal_gains(net, biased)).values], axis=-1)
+    rates = np.stack([steady_state(net, ens, optimal_gains(
+        net, ens, objective=objective, gain_site=gain_site, n_init=2, random_state=0,
+        certify=False), gain_site=gain_site).values for ens in (uniform, biased)], axis=-1)
     return net, uniform, biased, rates / rates[..., 0].max()  # model_unit, orientation, condition
 
 
@@ -48,12 +49,10 @@ def _balanced_sequence(rng, prob: np.ndarray, n_trials: int) -> np.ndarray:
     return seq
 
 
-def _expected_counts(n_units, n_trials, peak_count, amplitude_sd, p_adapter, tuning_kappa,
-                     recurrent_strength, recurrent_kappa, n_model_units, n_orientations, rng):
+def _expected_counts(n_units, n_trials, peak_count, amplitude_sd, p_adapter, network, model, rng):
     """Ground truth: expected spike counts (trial, unit) and what the recording records."""
-    net, uniform, biased, rates = _model_rates(n_model_units, tuning_kappa, recurrent_strength,
-                                               recurrent_kappa, p_adapter, n_orientations)
-    idx = rng.integers(0, n_model_units, size=n_units)
+    net, uniform, biased, rates = _model_rates(*network, p_adapter, *model)
+    idx = rng.integers(0, network[0], size=n_units)
     amp = peak_count * rng.lognormal(-0.5 * amplitude_sd**2, amplitude_sd, size=n_units)
     k = np.concatenate([_balanced_sequence(rng, uniform.values, n_trials),
                         _balanced_sequence(rng, biased.values, n_trials)])
@@ -85,6 +84,9 @@ def make_adaptation_trials(
     tuning_kappa: float = 2.0,
     recurrent_strength: float = 0.4,
     recurrent_kappa: float = 4.0,
+    baseline: float = 0.0,
+    gain_site: str = "total",
+    objective: str = "log_gain",
     n_model_units: int = 60,
     n_orientations: int = 20,
     random_state=None,
@@ -113,8 +115,11 @@ def make_adaptation_trials(
         Standard deviation of the log-normal amplitude of each unit.
     adapter, p_adapter : float
         Adapter orientation (degrees) and its probability in the biased ensemble.
-    tuning_kappa, recurrent_strength, recurrent_kappa : float
+    tuning_kappa, recurrent_strength, recurrent_kappa, baseline : float
         Ground-truth network (see :func:`neurodata.gain_control.ring_network`).
+    gain_site, objective : str
+        Where the gains act and what they optimise
+        (:func:`neurodata.gain_control.optimal_gains`).
     n_model_units, n_orientations : int
         Size of the model network and of the orientation grid.
     random_state : None, int or numpy.random.Generator
@@ -146,8 +151,9 @@ def make_adaptation_trials(
     check_fraction("p_adapter", p_adapter, closed="left")
     rng = check_random_state(random_state)
     lam, theta, c, pref, amp = _expected_counts(
-        n_units, n_trials, peak_rate * trial_duration, amplitude_sd, p_adapter, tuning_kappa,
-        recurrent_strength, recurrent_kappa, n_model_units, n_orientations, rng)
+        n_units, n_trials, peak_rate * trial_duration, amplitude_sd, p_adapter,
+        (n_model_units, tuning_kappa, recurrent_strength, recurrent_kappa, baseline),
+        (n_orientations, gain_site, objective), rng)
     starts = np.arange(2 * n_trials) * float(trial_duration)
     times, units = _spike_trains(rng, rng.poisson(lam), starts, float(trial_duration))
     wrap = lambda a: (np.asarray(a) + adapter + 90.0) % 180.0 - 90.0  # noqa: E731
@@ -168,7 +174,8 @@ def make_adaptation_trials(
                "adapter": float(adapter), "p_adapter": float(p_adapter),
                "tuning_kappa": float(tuning_kappa),
                "recurrent_strength": float(recurrent_strength),
-               "recurrent_kappa": float(recurrent_kappa)},
+               "recurrent_kappa": float(recurrent_kappa), "baseline": float(baseline),
+               "gain_site": gain_site, "objective": objective},
     )
 
 
@@ -183,6 +190,8 @@ def make_adaptation_experiment(
     tuning_kappa: float = 2.0,
     recurrent_strength: float = 0.4,
     recurrent_kappa: float = 4.0,
+    baseline: float = 0.0,
+    gain_site: str = "total",
     n_model_units: int = 60,
     random_state=None,
 ) -> xr.Dataset:
@@ -201,8 +210,8 @@ def make_adaptation_experiment(
         condition)``, ``n_units(session, preferred_orientation)``,
         ``unit_preference(session, unit)``, ``adapter(session)``,
         ``p_adapter(session)`` (read from each session's trials) and the scalar
-        ground truth ``true_tuning_kappa``, ``true_recurrent_strength`` and
-        ``true_recurrent_kappa``.
+        ground truth ``true_tuning_kappa``, ``true_recurrent_strength``,
+        ``true_recurrent_kappa`` and ``true_baseline``.
 
     Examples
     --------
@@ -216,12 +225,13 @@ def make_adaptation_experiment(
     sessions = [make_adaptation_trials(
         n_units, n_trials=n_trials, peak_rate=peak_rate, amplitude_sd=amplitude_sd,
         p_adapter=p_adapter, tuning_kappa=tuning_kappa, recurrent_strength=recurrent_strength,
-        recurrent_kappa=recurrent_kappa, n_model_units=n_model_units, random_state=rng)
+        recurrent_kappa=recurrent_kappa, baseline=baseline, gain_site=gain_site,
+        n_model_units=n_model_units, random_state=rng)
         for _ in range(check_integer("n_sessions", n_sessions))]
     data = benucci_format(sessions, adapter=0.0)
     truth = {"true_tuning_kappa": float(tuning_kappa),
              "true_recurrent_strength": float(recurrent_strength),
-             "true_recurrent_kappa": float(recurrent_kappa)}
+             "true_recurrent_kappa": float(recurrent_kappa), "true_baseline": float(baseline)}
     return data.assign(truth).assign_attrs(
         description="synthetic Benucci-format adaptation experiment "
                     "(neurodata.datasets.make_adaptation_experiment)")

@@ -22,8 +22,8 @@ def _cmd_fit(args: argparse.Namespace) -> int:
 
     recordings = {str(path): open_nwb(path) for path in args.files}
     model = AdaptiveGainModel(args.p_adapter, adapter=args.adapter, n_init=args.n_init,
-                              gain_site=args.gain_site, random_state=args.random_state,
-                              progress=False)
+                              gain_site=args.gain_site, objective=args.objective,
+                              random_state=args.random_state, progress=False)
     model.fit(recordings, trials=args.trials, window=args.window)
     fit = model.to_dataset()
     summary: dict[str, object] = {
@@ -48,7 +48,7 @@ def _cmd_effects(args: argparse.Namespace) -> int:
                        recurrent_strength=args.recurrent_strength,
                        recurrent_kappa=args.recurrent_kappa)
     fx = adaptation_effects(net, adapter=args.adapter, p_adapter=args.p_adapter,
-                            rule=args.rule, gain_site=args.gain_site)
+                            rule=args.rule, gain_site=args.gain_site, objective=args.objective)
     near = abs(fx.distance_to_adapter) <= 15
     band = (abs(fx.distance_to_adapter) >= 15) & (abs(fx.distance_to_adapter) <= 45)
     summary = {
@@ -94,7 +94,9 @@ def register(subparsers) -> None:
                    help="response window after each onset (s); default the whole trial")
     f.add_argument("--n-init", "--n-starts", dest="n_init", type=int, default=4,
                    help="starts of the fit")
-    f.add_argument("--gain-site", choices=("input", "total"), default="input")
+    f.add_argument("--gain-site", choices=("total", "input"), default="total")
+    f.add_argument("--objective", choices=("log_gain", "fisher_poisson", "fisher_gaussian"),
+                   default="log_gain")
     f.add_argument("--random-state", "--seed", dest="random_state", type=int, default=0)
     f.set_defaults(func=_cmd_fit)
     e = sub.add_parser("effects", help="adaptation effects of a model network")
@@ -105,7 +107,9 @@ def register(subparsers) -> None:
     e.add_argument("--recurrent-strength", type=float, default=0.4)
     e.add_argument("--recurrent-kappa", type=float, default=4.0)
     e.add_argument("--rule", choices=("optimal", "equalize"), default="optimal")
-    e.add_argument("--gain-site", choices=("input", "total"), default="input")
+    e.add_argument("--gain-site", choices=("total", "input"), default="total")
+    e.add_argument("--objective", choices=("log_gain", "fisher_poisson", "fisher_gaussian"),
+                   default="log_gain")
     e.set_defaults(func=_cmd_effects)
     for q in (f, e):
         q.add_argument("--out", default=None, help="write the results to this NWB file")

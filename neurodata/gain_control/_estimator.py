@@ -9,13 +9,14 @@ from neurodata._utils import NeurodataEstimator, check_option, renamed_params
 from neurodata.gain_control._benucci import BENUCCI_DIMS, benucci_format, check_benucci
 from neurodata.gain_control._effects import adaptation_effects
 from neurodata.gain_control._fit import (
-    PARAMETERS,
-    _model_curves,
+    _as_normalized,
+    _biased,
     _Problem,
     fit_adaptation_model,
     history_of,
 )
-from neurodata.gain_control._network import ring_network, ring_preferred
+from neurodata.gain_control._models import rival_model
+from neurodata.gain_control._network import ring_network
 from neurodata.gain_control._validation import as_orientations, wrap_orientation
 
 __all__ = ["AdaptiveGainModel"]
@@ -36,7 +37,7 @@ class AdaptiveGainModel(NeurodataEstimator):
     or the dict of :func:`neurodata.open_folder` (one per session), each with
     spike trains (or a trace) and a trial table whose columns hold the grating
     orientation and the ensemble (``"uniform"`` / ``"biased"``); or, lower
-    level, Benucci-format data.
+    level, Benucci-format data (such as :func:`load_benucci_mat` reads).
 
     Parameters
     ----------
@@ -46,16 +47,23 @@ class AdaptiveGainModel(NeurodataEstimator):
     adapter : float, optional
         Adapter orientation in degrees; by default the orientation shown most
         often in the biased condition.
+    gain_site : {"total", "input"}
+        Where the gains act (:func:`ring_network`).
+    objective : {"log_gain", "fisher_poisson", "fisher_gaussian"}
+        What the gains optimise (:func:`optimal_gains`).
+    fit_p_adapter : bool
+        Fit each session's adapter probability too.
+    prior : {"single", "benucci"}, optional
+        Shape of the biased ensemble (default: the data's, else ``"single"``).
+    normalization : {"mean", "max", "minmax"}
+        How each unit (or, for raw data, each bin) is normalised by its
+        unadapted curve.
     n_model_units : int
         Resolution of the model ring.
     n_init : int
         Starts of the fit; the lowest cost wins.
     max_iter : int, optional
         Cap on cost evaluations per start (None: until convergence).
-    gain_site : {"input", "total"}
-        Where the gains act (:func:`ring_network`).
-    normalization : {"mean", "max"}
-        How :func:`benucci_format` normalises each unit.
     random_state : None, int or numpy.random.Generator
         For the starts after the first (None: fresh entropy).
     progress : bool, optional
@@ -64,7 +72,8 @@ class AdaptiveGainModel(NeurodataEstimator):
     Attributes
     ----------
     params_ : dict
-        Fitted ``tuning_kappa``, ``recurrent_strength``, ``recurrent_kappa``.
+        Fitted ``tuning_kappa``, ``recurrent_strength``, ``recurrent_kappa``,
+        ``baseline``.
     result_ : xarray.Dataset
         Output of :func:`fit_adaptation_model`.
     network_ : xarray.Dataset
@@ -81,29 +90,34 @@ class AdaptiveGainModel(NeurodataEstimator):
     >>> rec = load_sample("sample_adaptation")
     >>> model = AdaptiveGainModel(n_init=1, random_state=0).fit(rec)
     >>> sorted(model.params_)
-    ['recurrent_kappa', 'recurrent_strength', 'tuning_kappa']
+    ['baseline', 'recurrent_kappa', 'recurrent_strength', 'tuning_kappa']
     >>> model.predict([0.0, 45.0]).dims
     ('condition', 'model_unit', 'stimulus_orientation')
     """
 
-    def __init__(self, p_adapter=None, *, adapter: float | None = None, n_model_units: int = 60,
-                 n_init: int = 4, max_iter: int | None = None, gain_site: str = "input",
-                 normalization: str = "mean", random_state=None, progress: bool | None = None):
+    def __init__(self, p_adapter=None, *, adapter: float | None = None,
+                 gain_site: str = "total", objective: str = "log_gain",
+                 fit_p_adapter: bool = False, prior: str | None = None,
+                 normalization: str = "mean", n_model_units: int = 60, n_init: int = 4,
+                 max_iter: int | None = None, random_state=None,
+                 progress: bool | None = None):
         self.p_adapter = p_adapter
         self.adapter = adapter
+        self.gain_site = gain_site
+        self.objective = objective
+        self.fit_p_adapter = fit_p_adapter
+        self.prior = prior
+        self.normalization = normalization
         self.n_model_units = n_model_units
         self.n_init = n_init
         self.max_iter = max_iter
-        self.gain_site = gain_site
-        self.normalization = normalization
         self.random_state = random_state
         self.progress = progress
 
     def _as_benucci(self, x, trials, window, variable, stimulus, condition):
+        check_option("normalization", self.normalization, ("mean", "max", "minmax"))
         if _is_benucci(x):
-            check_benucci(x)
-            return x
-        check_option("normalization", self.normalization, ("mean", "max"))
+            return _as_normalized(x, self.normalization)
         return benucci_format(x, trials=trials, window=window, variable=variable,
                               stimulus=stimulus, condition=condition, adapter=self.adapter,
                               normalization=self.normalization)
@@ -134,16 +148,22 @@ class AdaptiveGainModel(NeurodataEstimator):
         """
         self.data_ = self._as_benucci(recording, trials, window, variable, stimulus, condition)
         self.result_ = fit_adaptation_model(
-            self.data_, p_adapter=self.p_adapter, n_model_units=self.n_model_units,
-            n_init=self.n_init, max_iter=self.max_iter, gain_site=self.gain_site,
+            self.data_, gain_site=self.gain_site, objective=self.objective,
+            p_adapter=self.p_adapter, fit_p_adapter=self.fit_p_adapter, prior=self.prior,
+            n_model_units=self.n_model_units, n_init=self.n_init, max_iter=self.max_iter,
             random_state=self.random_state, progress=self.progress)
-        self.params_ = {p: float(self.result_.estimate.sel(parameter=p)) for p in PARAMETERS}
+        self.params_ = {str(p): float(v) for p, v in zip(self.result_.parameter.values,
+                                                          self.result_.estimate.values)}
         self.network_ = ring_network(self.n_model_units, **self.params_)
         self.history_ = history_of(self.result_)
         return self
 
+    def _model(self):
+        return rival_model("gain", gain_site=self.gain_site, objective=self.objective,
+                           n_model_units=self.n_model_units)
+
     def _params(self) -> np.ndarray:
-        return np.array([self.params_[p] for p in PARAMETERS])
+        return np.asarray(self.result_.estimate.values, dtype=float)
 
     def predict(self, X, *, trials: str = "trial", window=None, variable: str | None = None,
                 stimulus: str = "stimulus_orientation", condition: str = "condition"):
@@ -155,11 +175,11 @@ class AdaptiveGainModel(NeurodataEstimator):
             Stimulus orientations in degrees relative to the adapter: the
             response of every model neuron adapted to the uniform and to the
             biased ensemble (the sessions' mean adapter probability), each
-            neuron normalised as the data were (by the mean or peak of its
-            uniform-condition curve over the presented orientations).  Or data
-            (what :meth:`fit` accepts): the model's Benucci-format values for
-            those sessions, their units' preferences and adapter
-            probabilities.
+            neuron normalised as units are (by its uniform-condition curve
+            over the presented orientations).  Or data (what :meth:`fit`
+            accepts): the model's Benucci-format values for those sessions,
+            their units' preferences and adapter probabilities (the fitted
+            ones when ``X`` holds the fitted sessions and they were fitted).
 
         Returns
         -------
@@ -172,36 +192,47 @@ class AdaptiveGainModel(NeurodataEstimator):
         if isinstance(X, xr.Dataset | xr.DataArray | list | tuple | dict) and not (
                 isinstance(X, list | tuple) and all(np.isscalar(v) for v in X)):
             data = self._as_benucci(X, trials, window, variable, stimulus, condition)
-            prob = _Problem(data, self.p_adapter, self.n_model_units, self.gain_site)
-            arr = check_benucci(data)
-            return arr.copy(data=prob.predict(self._params())).rename("prediction")
+            return self._predict_data(data)
         return self._tuning(as_orientations(X, "X"))
 
+    def _predict_data(self, data) -> xr.DataArray:
+        arr = check_benucci(data)
+        p = self.p_adapter
+        same = np.array_equal(arr["session"].values, self.result_["session"].values)
+        if p is None and (self.fit_p_adapter or not (isinstance(data, xr.Dataset)
+                                                     and "p_adapter" in data)) and same:
+            p = self.result_["p_adapter"].values
+        prob = _Problem(data, self._model(), p, False, self.result_.attrs["prior"])
+        return arr.copy(data=prob.predict(self._params())).rename("prediction")
+
     def _tuning(self, theta: np.ndarray) -> xr.DataArray:
+        from neurodata.gain_control._benucci import unit_scales
+
         closed = np.asarray(check_benucci(self.data_)["stimulus_orientation"].values, dtype=float)
-        grid_and_test = np.concatenate([closed, wrap_orientation(theta)])
         p = float(np.mean(self.result_["p_adapter"].values))
-        curves = _model_curves(self._params(), grid_and_test, [p], self.n_model_units,
-                               self.gain_site)[0]
-        ref = curves[:, : closed.size - 1, 0]
+        model = self._model()
+        at = np.concatenate([closed, wrap_orientation(theta)])
+        curves = model.curves(self._params(), closed, _biased(closed[:-1], [p],
+                                                               self.result_.attrs["prior"]),
+                              at=at)[0]
         norm = str(self.result_["normalization"].values)
-        scale = ref.max(axis=1) if norm == "max" else ref.mean(axis=1)
-        resp = curves[:, closed.size:, :] / scale[:, None, None]
+        offset, scale = unit_scales(curves[:, : closed.size - 1, 0], norm)
+        resp = (curves[:, closed.size:, :] - offset[:, None, None]) / scale[:, None, None]
         return xr.DataArray(
             resp.transpose(2, 0, 1), dims=("condition", "model_unit", "stimulus_orientation"),
             name="response",
-            coords={"condition": ["uniform", "biased"], "model_unit": np.arange(self.n_model_units),
-                    "preferred_orientation": ("model_unit", ring_preferred(self.n_model_units)),
+            coords={"condition": ["uniform", "biased"],
+                    "model_unit": np.arange(self.n_model_units),
+                    "preferred_orientation": ("model_unit", model.preferred),
                     "stimulus_orientation": theta})
 
     def score(self, X, *, trials: str = "trial", window=None, variable: str | None = None,
               stimulus: str = "stimulus_orientation", condition: str = "condition") -> float:
         """R^2 of the model's Benucci-format values against those of ``X`` (higher is better)."""
         self._check_fitted()
-        data = check_benucci(self._as_benucci(X, trials, window, variable, stimulus, condition))
-        pred = self.predict(X, trials=trials, window=window, variable=variable,
-                            stimulus=stimulus, condition=condition).values
-        y = data.values
+        data = self._as_benucci(X, trials, window, variable, stimulus, condition)
+        y = check_benucci(data).values
+        pred = self._predict_data(data).values
         ok = np.isfinite(y)
         return float(1 - np.sum((y[ok] - pred[ok]) ** 2) / np.sum((y[ok] - y[ok].mean()) ** 2))
 
@@ -216,5 +247,5 @@ class AdaptiveGainModel(NeurodataEstimator):
         self._check_fitted()
         kwargs.setdefault("p_adapter", float(np.mean(self.result_["p_adapter"].values)))
         kwargs.setdefault("gain_site", self.gain_site)
+        kwargs.setdefault("objective", self.objective)
         return adaptation_effects(self.network_, **kwargs)
-

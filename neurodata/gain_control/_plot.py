@@ -19,12 +19,16 @@ from neurodata.gain_control._benucci import check_benucci
 
 __all__ = [
     "plot_benucci",
+    "plot_benucci_effects",
+    "plot_confusion",
     "plot_covariances",
     "plot_dynamics",
     "plot_extrema",
     "plot_gains",
+    "plot_model_comparison",
     "plot_network",
     "plot_preferred_shift",
+    "plot_separable",
     "plot_tuning_curves",
 ]
 
@@ -259,3 +263,124 @@ def plot_benucci(data, prediction: xr.DataArray | None = None, axes=None):
             ax.set_xlabel("stimulus orientation (deg)")
     fig.colorbar(im, ax=list(axes[:, 2]), shrink=0.8)
     return fig
+
+
+def plot_benucci_effects(effects: xr.Dataset, axes=None, label: str | None = None, **kwargs):
+    """The effects measured on Benucci-format data (:func:`benucci_effects`), three panels.
+
+    Changes of each bin's maximum and minimum, the shift of its preferred
+    orientation away from the adapter, and the distance of each ensemble's
+    normalised covariance to the uniform one.  Draw a model's effects into the
+    same ``axes`` (with another ``label``) to compare.  Returns the Figure.
+
+    Examples
+    --------
+    >>> from neurodata.gain_control import benucci_effects, simulate_benucci
+    >>> fx = benucci_effects(simulate_benucci("gain", n_sessions=2, random_state=0))
+    >>> fig = plot_benucci_effects(fx, label="data")
+    >>> bool(np.allclose(fig.axes[1].get_lines()[0].get_ydata(), fx.repulsion))
+    True
+    """
+    fig, axes = get_axes(axes, ncols=3, figsize=(11, 3))
+    pref = effects["preferred_orientation"].values
+    name = label or "data"
+    axes[0].plot(pref, effects["max_change"].values, marker="o", label=f"{name}: maximum",
+                 **kwargs)
+    axes[0].plot(pref, effects["min_change"].values, marker="s", ls="--",
+                 label=f"{name}: minimum", **kwargs)
+    axes[0].set(xlabel="preferred orientation - adapter (deg)",
+                ylabel="biased - uniform (normalised)")
+    axes[1].plot(pref, effects["repulsion"].values, marker="o", label=name, **kwargs)
+    axes[1].set(xlabel="preferred orientation - adapter (deg)",
+                ylabel="shift away from adapter (deg)")
+    ens = [str(e).replace("_", " ") for e in effects["ensemble"].values]
+    axes[2].plot(ens, effects["covariance_distance"].values, marker="o", label=name, **kwargs)
+    axes[2].set(ylabel="distance to uniform covariance")
+    for ax in axes[:2]:
+        ax.axhline(0.0, color="0.6", lw=1)
+    for ax in axes:
+        ax.legend(frameon=False, fontsize="small")
+    return fig
+
+
+def plot_separable(fit: xr.Dataset, axes=None):
+    """Benucci's separable description (:func:`separable_fit`): log ratio, fit, a and b.
+
+    Returns the Figure (four panels: the measured log ratio, its row-plus-column
+    fit, ``a(stimulus)`` and ``b(preferred orientation)``).
+
+    Examples
+    --------
+    >>> from neurodata.gain_control import separable_fit, simulate_benucci
+    >>> fig = plot_separable(separable_fit(simulate_benucci("gain", random_state=0)))
+    >>> fig.axes[0].get_title()
+    'log(biased / uniform)'
+    """
+    fig, axes = get_axes(axes, ncols=4, figsize=(13, 3))
+    stim, pref = fit["stimulus_orientation"].values, fit["preferred_orientation"].values
+    extent = (stim[0], stim[-1], pref[-1], pref[0])
+    lim = float(np.nanmax(np.abs(fit["log_ratio"].values)))
+    for ax, var, title in zip(axes[:2], ("log_ratio", "fitted_log_ratio"),
+                              ("log(biased / uniform)", "a(stimulus) b(preferred), in logs")):
+        im = ax.imshow(fit[var].values, cmap="RdBu_r", vmin=-lim, vmax=lim, extent=extent,
+                       aspect="auto")
+        ax.set(title=title, xlabel="stimulus orientation (deg)",
+               ylabel="preferred orientation (deg)")
+    fig.colorbar(im, ax=list(axes[:2]), shrink=0.8)
+    axes[2].plot(stim, fit["a"].values, marker="o")
+    axes[2].set(xlabel="stimulus orientation (deg)", ylabel="a (stimulus factor)")
+    axes[3].plot(pref, fit["b"].values, marker="o")
+    axes[3].set(xlabel="preferred orientation (deg)", ylabel="b (neuron factor)",
+                title=f"explained variance {float(fit['explained_variance']):.3f}")
+    return fig
+
+
+def plot_model_comparison(table: xr.Dataset, ax=None):
+    """BIC of every rival model relative to the best (:func:`compare_models`).
+
+    Examples
+    --------
+    >>> import xarray as xr
+    >>> table = xr.Dataset({"delta_bic": ("model", [0.0, 12.0])},
+    ...                    coords={"model": ["gain/total/log_gain", "no_recurrence"]})
+    >>> ax = plot_model_comparison(table)
+    >>> [t.get_text() for t in ax.get_yticklabels()]
+    ['gain/total/log_gain', 'no_recurrence']
+    """
+    ax = _ax(ax)
+    names = [str(m) for m in table["model"].values]
+    delta = table["delta_bic"].values
+    ax.barh(np.arange(len(names)), np.maximum(delta, 0.5), color=["C2" if d == 0 else "0.6"
+                                                                  for d in delta])
+    ax.set_yticks(np.arange(len(names)), names)
+    ax.invert_yaxis()
+    ax.set_xscale("log")
+    ax.set(xlabel="BIC - best BIC (log scale; the best is drawn at 0.5)")
+    return ax
+
+
+def plot_confusion(confusion: xr.Dataset, ax=None):
+    """Counts of the model chosen (columns) for data from each model (rows).
+
+    Takes :func:`model_confusion`'s Dataset (its ``counts``).
+
+    Examples
+    --------
+    >>> import xarray as xr
+    >>> cm = xr.Dataset({"counts": (("true_model", "chosen_model"), [[2, 0], [1, 1]])},
+    ...                 coords={"true_model": ["a", "b"], "chosen_model": ["a", "b"]})
+    >>> ax = plot_confusion(cm)
+    >>> ax.get_images()[0].get_array().tolist()
+    [[2, 0], [1, 1]]
+    """
+    ax = _ax(ax)
+    counts = confusion["counts"]
+    im = ax.imshow(counts.values, cmap="Blues")
+    for (i, j), v in np.ndenumerate(counts.values):
+        ax.text(j, i, str(int(v)), ha="center", va="center", fontsize="small")
+    ax.set_xticks(np.arange(counts.shape[1]), [str(c) for c in counts["chosen_model"].values],
+                  rotation=45, ha="right")
+    ax.set_yticks(np.arange(counts.shape[0]), [str(c) for c in counts["true_model"].values])
+    ax.set(xlabel="model chosen (BIC)", ylabel="model that made the data")
+    ax.figure.colorbar(im, ax=ax, shrink=0.8)
+    return ax

@@ -55,8 +55,9 @@ def _noise_free(n_units, n_trials, seed):
     """A (trial, unit) array of expected counts (no Poisson noise), with the truth."""
     from neurodata.datasets._gain_control import _expected_counts
 
-    lam, theta, c, pref, _ = _expected_counts(n_units, n_trials, 10.0, 0.3, 0.3, 2.0, 0.4, 4.0,
-                                              60, 20, np.random.default_rng(seed))
+    lam, theta, c, pref, _ = _expected_counts(n_units, n_trials, 10.0, 0.3, 0.3,
+                                              (60, 2.0, 0.4, 4.0, 0.0), (20, "input", "log_gain"),
+                                              np.random.default_rng(seed))
     return xr.DataArray(lam, dims=("trial", "unit"), coords={
         "stimulus_orientation": ("trial", theta),
         "condition": ("trial", np.array(["uniform", "biased"])[c]),
@@ -71,7 +72,8 @@ def test_conversion_matches_the_model_without_noise():
     # averaged over the units whose true preferred orientation falls in the bin
     net = ring_network(60)
     closed = np.linspace(-90, 90, 21)
-    curves = np.stack([steady_state(net, closed, optimal_gains(net, ens)).values
+    curves = np.stack([steady_state(net, closed, optimal_gains(net, ens, gain_site="input"),
+                                    gain_site="input").values
                        for ens in (stimulus_ensemble(20), stimulus_ensemble(20, p_adapter=0.3))],
                       axis=-1)
     curves /= curves[:, :-1, 0].mean(axis=1)[:, None, None]
@@ -86,7 +88,7 @@ def test_conversion_matches_the_model_without_noise():
     # the design's adapter and its probability are read from the trials
     assert float(ds.adapter[0]) == 0.0 and float(ds.p_adapter[0]) == pytest.approx(0.3)
     # and with every model neuron equally represented it is the model prediction
-    pred = predict_adaptation(2.0, 0.4, 4.0, p_adapter=0.3)
+    pred = predict_adaptation(2.0, 0.4, 4.0, p_adapter=0.3, gain_site="input")
     equal = np.stack([curves[(np.round((net.preferred_orientation.values + 90) / 15) % 12) == b]
                       .mean(axis=0) for b in range(12)])
     np.testing.assert_allclose(pred.values[:-1], equal, rtol=1e-10)

@@ -33,7 +33,7 @@ def test_fit_from_nwb_files(tmp_path, capsys):
     assert status == 0
     printed = json.loads(capsys.readouterr().out)
     # the same numbers as the estimator on the recordings themselves
-    direct = AdaptiveGainModel(n_init=1).fit(recs).to_dataset()
+    direct = AdaptiveGainModel(n_init=1, random_state=0).fit(recs).to_dataset()
     for p in direct.parameter.values:
         assert printed[str(p)]["estimate"] == pytest.approx(
             float(direct.estimate.sel(parameter=p)), rel=1e-9)

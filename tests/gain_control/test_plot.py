@@ -89,3 +89,35 @@ def test_network_and_dynamics_panels():
     traj = simulate(net, [0.0], np.linspace(0, 4, 9))
     ax = plot_dynamics(traj)
     assert len(ax.get_lines()) == 4
+
+
+def test_data_effect_separable_comparison_and_confusion_panels():
+    import xarray as xr
+
+    from neurodata.gain_control import (
+        benucci_effects,
+        plot_benucci_effects,
+        plot_confusion,
+        plot_model_comparison,
+        plot_separable,
+        separable_fit,
+        simulate_benucci,
+    )
+
+    data = simulate_benucci("gain", n_sessions=2, random_state=0)
+    fx = benucci_effects(data)
+    fig = plot_benucci_effects(fx)
+    np.testing.assert_allclose(fig.axes[0].get_lines()[0].get_ydata(), fx.max_change)
+    np.testing.assert_allclose(fig.axes[2].get_lines()[0].get_ydata(), fx.covariance_distance)
+    sep = separable_fit(data)
+    fig = plot_separable(sep)
+    np.testing.assert_allclose(fig.axes[2].get_lines()[0].get_ydata(), sep.a)
+    np.testing.assert_allclose(fig.axes[1].get_images()[0].get_array(), sep.fitted_log_ratio)
+    table = xr.Dataset({"delta_bic": ("model", [0.0, 30.0, 4.0])},
+                       coords={"model": ["a", "b", "c"]})
+    widths = [p.get_width() for p in plot_model_comparison(table).patches]
+    np.testing.assert_allclose(widths, [0.5, 30.0, 4.0])
+    cm = xr.Dataset({"counts": (("true_model", "chosen_model"), [[3, 1], [0, 4]])},
+                    coords={"true_model": ["a", "b"], "chosen_model": ["a", "b"]})
+    ax = plot_confusion(cm)
+    assert [t.get_text() for t in ax.texts] == ["3", "1", "0", "4"]
