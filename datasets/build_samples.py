@@ -41,11 +41,12 @@ SAMPLES = {
     "sample_adaptation": (
         lambda: make_adaptation_trials(48, n_trials=300, peak_rate=20.0, tuning_kappa=1.5,
                                        recurrent_strength=0.6, recurrent_kappa=3.0,
-                                       random_state=0),
+                                       baseline=0.2, random_state=0),
         "48 V1-like units, 300 gratings each from a uniform and a biased ensemble (adapter 0 deg, "
-        "p 0.3), spike trains from a known gain-control network",
+        "p 0.3), spike trains from a known gain-control network (gains on the total input)",
         "neurodata.datasets.make_adaptation_trials(48, n_trials=300, peak_rate=20.0, "
-        "tuning_kappa=1.5, recurrent_strength=0.6, recurrent_kappa=3.0, random_state=0)",
+        "tuning_kappa=1.5, recurrent_strength=0.6, recurrent_kappa=3.0, baseline=0.2, "
+        "random_state=0)",
     ),
 }
 

@@ -25,7 +25,6 @@ from neurodata.gain_control._fit import (
     _as_normalized,
     _biased,
     _design,
-    _open_circle,
     _Problem,
     fit_adaptation_model,
 )
@@ -250,8 +249,10 @@ def cross_validate_sessions(data, model="gain", *, gain_site: str = "total",
         fit = fit_adaptation_model(train, model=m, prior=prior, n_init=n_init, certify=False,
                                    random_state=rng, progress=False)
         test = ds.isel(session=[s]).assign(p_adapter=("session", p[[s]]))
-        prob = _Problem(test, m, None, False, fit.attrs["prior"])
-        pred = _open_circle(prob.predict(fit.estimate.values))
+        # the held-out rows get their own offset and scale when the fit used them (nuisance
+        # parameters of the normalisation, like the normalisation itself)
+        prob = _Problem(test, m, None, False, fit.attrs["prior"], bool(fit.attrs["row_affine"]))
+        pred = prob.fitted(fit.estimate.values)
         y = prob.y
         ok = np.isfinite(y)
         res = (pred - y)[ok]
