@@ -16,6 +16,7 @@ __all__ = [
     "NoNeuralDataError",
     "NotFittedError",
     "OutputExistsError",
+    "RemoteError",
     "ShapeError",
     "UnstableDynamicsError",
 ]
@@ -40,6 +41,15 @@ class InvalidRecordingError(NeurodataError, ValueError):
 
 class FileFormatError(NeurodataError, OSError):
     """A file is missing, unreadable, truncated, or not in the expected format."""
+
+
+class RemoteError(NeurodataError, OSError):
+    """A remote file or store could not be read: not found, refused, or timed out after retries.
+
+    ``status`` is the HTTP status when the server answered with an error (404, ...), else None.
+    """
+
+    status: int | None = None
 
 
 class NoNeuralDataError(NeurodataError, ValueError):

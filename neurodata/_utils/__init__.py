@@ -16,6 +16,8 @@ Nothing here is public API; the names may change between releases.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from neurodata._utils._axes import get_axes
 from neurodata._utils._checks import (
     check_array,
@@ -26,7 +28,6 @@ from neurodata._utils._checks import (
     check_positive,
 )
 from neurodata._utils._deprecate import renamed_kwargs, renamed_params
-from neurodata._utils._estimator import NeurodataEstimator, make_history
 from neurodata._utils._files import atomic_path
 from neurodata._utils._imports import soft_import
 from neurodata._utils._intervals import interval_array, recording_span
@@ -68,3 +69,19 @@ __all__ = [
     "torch_generator",
     "torch_seeded",
 ]
+
+if TYPE_CHECKING:
+    from neurodata._utils._estimator import NeurodataEstimator, make_history
+
+# The estimator base imports scikit-learn; it loads on first use so that
+# ``import neurodata`` stays light.
+_LAZY = {"NeurodataEstimator": "neurodata._utils._estimator",
+         "make_history": "neurodata._utils._estimator"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'neurodata._utils' has no attribute {name!r}")

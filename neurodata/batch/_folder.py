@@ -13,6 +13,7 @@ import xarray as xr
 from neurodata._utils import show_progress
 from neurodata.errors import FileFormatError, NeurodataError, NeurodataWarning
 from neurodata.io._registry import open_recording
+from neurodata.io._remote import is_url
 
 __all__ = ["FileFailure", "map_files", "open_folder", "open_recording"]
 
@@ -95,7 +96,7 @@ def map_files(func: Callable[[Path], Any], paths: Iterable[str | os.PathLike], *
     Parameters
     ----------
     func : callable
-        Takes a :class:`pathlib.Path`, returns anything (picklable for the
+        Takes a :class:`pathlib.Path` (a URL stays a ``str``), returns anything (picklable for the
         process scheduler).
     paths : iterable of path-like
         The files.
@@ -124,7 +125,7 @@ def map_files(func: Callable[[Path], Any], paths: Iterable[str | os.PathLike], *
     import dask
     from dask.diagnostics import ProgressBar
 
-    files: Sequence[Path] = [Path(os.fspath(p)) for p in paths]
+    files: Sequence[Any] = [p if is_url(p) else Path(os.fspath(p)) for p in paths]  # URLs stay str
     scheduler = scheduler or ("processes" if n_workers > 1 else "synchronous")
     tasks = [dask.delayed(_guarded, pure=False)(func, p, keep_going) for p in files]
     if show_progress(progress):

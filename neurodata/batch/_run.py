@@ -12,6 +12,7 @@ from __future__ import annotations
 import glob
 import os
 import sys
+import uuid
 from collections.abc import Iterable, Sequence
 from contextlib import ExitStack
 from pathlib import Path
@@ -198,13 +199,14 @@ def run(pipeline: Pipeline | str | os.PathLike, files: Any, out: str | os.PathLi
     _atomic_json(outdir / "pipeline.json", {"pipeline": pipe.to_dict(),
                                             "config_hash": pipe.config_hash()})
     show = show_progress(progress)
+    run_id = uuid.uuid4().hex
     records: dict[str, dict] = {}
     if scheduler == "serial":
         for path in progress_bar(inputs, progress=progress, desc=pipe.name, unit="file"):
-            records[path] = process_file(path, pipe, outdir, force=force)
+            records[path] = process_file(path, pipe, outdir, force=force, run_id=run_id)
     else:
         with ExitStack() as stack:
-            records = _run_distributed(pipe, inputs, outdir, force, show, progress,
+            records = _run_distributed(pipe, inputs, outdir, force, run_id, show, progress,
                                        _client(scheduler, n_workers, memory_limit, stack,
                                                len(inputs), processes))
     df = _summary([records[p] for p in inputs])
@@ -212,13 +214,14 @@ def run(pipeline: Pipeline | str | os.PathLike, files: Any, out: str | os.PathLi
     return df
 
 
-def _run_distributed(pipe: Pipeline, inputs: list[str], outdir: Path, force: bool, show: bool,
+def _run_distributed(pipe: Pipeline, inputs: list[str], outdir: Path, force: bool,
+                     run_id: str, show: bool,
                      progress: bool | None, client: Any) -> dict[str, dict]:
     from distributed import as_completed
 
     if show and client.dashboard_link:
         print(f"Dask dashboard: {client.dashboard_link}", file=sys.stderr)
-    futures = {client.submit(process_file, path, pipe, str(outdir), force=force,
+    futures = {client.submit(process_file, path, pipe, str(outdir), force=force, run_id=run_id,
                              key=f"neurodata-{file_id(path)}-{pipe.config_hash()[:12]}",
                              pure=False): path for path in inputs}
     records: dict[str, dict] = {}

@@ -29,15 +29,11 @@ import xarray as xr
 
 from neurodata.batch._pipeline import Pipeline
 from neurodata.errors import NeurodataError
+from neurodata.io._remote import is_url
 
 __all__ = ["MANIFEST", "file_id", "process_file", "read_manifest"]
 
 MANIFEST = "_manifest.json"
-
-
-def is_url(path: str | os.PathLike) -> bool:
-    """True for ``http(s)://`` and other URL inputs (opened remotely, never hashed)."""
-    return "://" in str(path)
 
 
 def file_id(path: str | os.PathLike) -> str:
@@ -137,7 +133,7 @@ def _write_xarray(obj: xr.Dataset | xr.DataArray, folder: Path, name: str, fmt: 
         tmp = folder / f".{name}.zarr.{os.getpid()}.tmp"
         shutil.rmtree(tmp, ignore_errors=True)
         ds.to_zarr(tmp, mode="w")
-        old = folder / f".{name}.zarr.{os.getpid()}.old"
+        old = folder / f".{name}.zarr.{os.getpid()}.tmp-old"
         if final.exists():
             os.replace(final, old)
         os.replace(tmp, final)
@@ -204,6 +200,19 @@ def _run_steps(path: str, pipeline: Pipeline, folder: Path, record: dict) -> Non
             record["outputs"]["_nwb"] = {"path": nwb.name, "kind": "nwb"}
 
 
+def _remove_stale(folder: Path) -> None:
+    """Delete temporary outputs left by a task that was killed while writing this file's results.
+
+    Only one task works on a file at a time, so whatever temporary file is
+    here belongs to a dead one.
+    """
+    for p in folder.glob(".*.tmp*"):
+        if p.is_dir():
+            shutil.rmtree(p, ignore_errors=True)
+        else:
+            p.unlink(missing_ok=True)
+
+
 def _unchanged(prev: dict | None, config: str, folder: Path) -> bool:
     if prev is None or prev.get("status") not in ("done", "skipped"):
         return False
@@ -227,7 +236,7 @@ def _new_record(path: str, fid: str, pipeline: Pipeline, config: str) -> dict:
 
 
 def process_file(path: str | os.PathLike, pipeline: Pipeline, out: str | os.PathLike, *,
-                 force: bool = False) -> dict:
+                 force: bool = False, run_id: str | None = None) -> dict:
     """Run ``pipeline`` on one file; write its outputs under ``out/<file_id>/``; return the record.
 
     Parameters
@@ -240,6 +249,10 @@ def process_file(path: str | os.PathLike, pipeline: Pipeline, out: str | os.Path
         The run's output folder.
     force : bool
         Redo the file even if its outputs are up to date.
+    run_id : str, optional
+        The run this task belongs to.  When Dask reruns a task whose worker
+        died after finishing the file, the file's record from this same run is
+        returned as it is ("done"), not redone and not reported as skipped.
 
     Returns
     -------
@@ -254,10 +267,14 @@ def process_file(path: str | os.PathLike, pipeline: Pipeline, out: str | os.Path
     folder = Path(os.fspath(out)) / fid
     config = pipeline.config_hash()
     record = _new_record(path, fid, pipeline, config)
+    record["run_id"] = run_id
     t0 = time.perf_counter()
     try:
         record.update(_stat(path))
         prev = read_manifest(folder)
+        if run_id is not None and prev is not None and prev.get("run_id") == run_id \
+                and _unchanged(prev, config, folder):
+            return prev
         if not force and _unchanged(prev, config, folder):
             assert prev is not None
             same_stat = all(prev.get(k) == record[k] for k in ("input_size", "input_mtime_ns"))
@@ -275,6 +292,7 @@ def process_file(path: str | os.PathLike, pipeline: Pipeline, out: str | os.Path
         folder.mkdir(parents=True, exist_ok=True)
         if prev is not None:  # the outputs are being replaced: the old record no longer holds
             (folder / MANIFEST).unlink(missing_ok=True)
+        _remove_stale(folder)
         with _PeakMemory() as mem:
             _run_steps(path, pipeline, folder, record)
         record.update(status="done", peak_memory_mb=mem.peak / 2**20)

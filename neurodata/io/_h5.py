@@ -12,6 +12,7 @@ import h5py
 import numpy as np
 
 from neurodata.errors import FileFormatError
+from neurodata.io._nodes import is_dataset
 
 __all__ = [
     "attr_str",
@@ -136,7 +137,7 @@ def neurodata_type(obj: h5py.HLObject) -> str | None:
 
 def read_scalar(obj: h5py.Group, name: str, default: Any = None) -> Any:
     """Read a scalar dataset (decoding strings), or return ``default``."""
-    if name not in obj or not isinstance(obj[name], h5py.Dataset):
+    if name not in obj or not is_dataset(obj[name]):
         return default
     v = obj[name][()]
     v = _decode(v)

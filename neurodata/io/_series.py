@@ -5,12 +5,15 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass, field
+from typing import Any
 
 import dask.array as da
-import h5py
 import numpy as np
 
+from neurodata.errors import FileFormatError
+from neurodata.io._guard import SOURCE, GuardedArray, reading
 from neurodata.io._h5 import attr_str, neurodata_type, snake
+from neurodata.io._nodes import is_dataset, is_group
 
 __all__ = ["SeriesInfo", "find_series", "lazy_data", "series_time"]
 
@@ -25,7 +28,7 @@ NEURAL_TYPES = {"RoiResponseSeries", "ElectricalSeries", "SpikeEventSeries"}
 class SeriesInfo:
     """Where a time series lives in the file and what kind it is."""
 
-    group: h5py.Group
+    group: Any
     name: str
     ntype: str
     container: str | None
@@ -39,12 +42,12 @@ class SeriesInfo:
         return str(self.group.name)
 
 
-def _is_series(obj: h5py.HLObject) -> bool:
-    return (isinstance(obj, h5py.Group) and "data" in obj and isinstance(obj["data"], h5py.Dataset)
+def _is_series(obj: Any) -> bool:
+    return (is_group(obj) and "data" in obj and is_dataset(obj["data"])
             and ("timestamps" in obj or "starting_time" in obj))
 
 
-def find_series(f: h5py.File) -> list[SeriesInfo]:
+def find_series(f: Any) -> list[SeriesInfo]:
     """Every time series under acquisition/, processing/ and stimulus/presentation/.
 
     Series nested in a container (Position, Fluorescence, BehavioralEvents, ...)
@@ -53,7 +56,11 @@ def find_series(f: h5py.File) -> list[SeriesInfo]:
     found: list[SeriesInfo] = []
     roots = [r for r in ("acquisition", "processing", "stimulus/presentation") if r in f]
 
-    def visit(name: str, obj: h5py.HLObject) -> None:
+    def visit(name: str, obj: Any) -> None:
+        with reading(obj.name):
+            _visit(obj)
+
+    def _visit(obj: Any) -> None:
         if not _is_series(obj):
             return
         parent = obj.parent
@@ -70,23 +77,40 @@ def find_series(f: h5py.File) -> list[SeriesInfo]:
         ))
 
     for root in roots:
-        f[root].visititems(visit)
+        if is_group(f[root]):
+            f[root].visititems(visit)
     return found
 
 
 def series_time(info: SeriesInfo, n: int | None = None) -> np.ndarray:
-    """The sample times of a series (float64 seconds), from timestamps or start + rate."""
+    """The sample times of a series (float64 seconds), from timestamps or start + rate.
+
+    Raises a :class:`FileFormatError` naming the series when there are fewer
+    timestamps than samples, when a time is NaN or infinite, or when the
+    sampling rate is not a positive number.
+    """
     g = info.group
     n = info.n_samples if n is None else n
     if "timestamps" in g:
-        t = np.asarray(g["timestamps"][()], dtype=np.float64)
-        return t[:n] if t.size >= n else t
-    start = g["starting_time"]
-    rate = float(start.attrs.get("rate", 1.0))
-    return float(start[()]) + np.arange(n, dtype=np.float64) / rate
+        t = np.asarray(g["timestamps"][()], dtype=np.float64).ravel()
+        if t.size < n:
+            raise FileFormatError(f"{SOURCE.get()}: {info.path}/timestamps has {t.size} times for "
+                                  f"{n} samples of data; the file is malformed there.")
+        t = t[:n]
+    else:
+        start = g["starting_time"]
+        rate = float(start.attrs.get("rate", 1.0))
+        if not np.isfinite(rate) or rate <= 0:
+            raise FileFormatError(f"{SOURCE.get()}: {info.path}/starting_time has sampling rate "
+                                  f"{rate}; it must be a positive number of samples per second.")
+        t = float(start[()]) + np.arange(n, dtype=np.float64) / rate
+    if not np.all(np.isfinite(t)):
+        raise FileFormatError(f"{SOURCE.get()}: {info.path} has {int(np.sum(~np.isfinite(t)))} "
+                              f"NaN or infinite sample times; the file is malformed there.")
+    return t
 
 
-def lazy_data(ds: h5py.Dataset, *, transpose: bool = False, lazy: bool = True) -> da.Array | np.ndarray:
+def lazy_data(ds: Any, *, transpose: bool = False, lazy: bool = True) -> da.Array | np.ndarray:
     """A dask array over an HDF5 dataset (nothing read until computed), scaled by NWB conversion.
 
     ``transpose`` swaps the first two axes (for traces stored ROI-first).  The
@@ -98,7 +122,8 @@ def lazy_data(ds: h5py.Dataset, *, transpose: bool = False, lazy: bool = True) -
     if lazy:
         name = f"nwb-{uuid.uuid4().hex}-{ds.name}"
         meta = np.empty((0,) * ds.ndim, dtype=ds.dtype)
-        arr = da.from_array(ds, chunks="auto", name=name, lock=True, asarray=True, meta=meta)
+        arr = da.from_array(GuardedArray(ds, SOURCE.get()), chunks="auto", name=name, lock=True,
+                            asarray=True, meta=meta)
     else:
         arr = ds[()]
     if transpose:

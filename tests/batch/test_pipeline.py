@@ -119,3 +119,32 @@ def test_collect_gathers_sessions(tmp_path, batch_files):
         [f.name for f in files]
     with pytest.raises(NeurodataError, match="no results of step 'mean'"):
         collect(tmp_path, "mean")
+
+
+def test_stale_temporary_files_of_a_killed_task_are_removed(tmp_path, batch_files):
+    from neurodata.batch import file_id
+
+    f = batch_files["good"][0]
+    folder = tmp_path / file_id(f)
+    folder.mkdir()
+    stale = [folder / ".rates.nc.999.tmp", folder / ".mean.999.tmp.png"]
+    for p in stale:
+        p.write_bytes(b"half-written")
+    (folder / ".rates.zarr.999.tmp").mkdir()
+    df = run(make_pipeline(), [f], tmp_path, scheduler="serial", progress=False)
+    assert df.status[0] == "done"
+    assert sorted(p.name for p in folder.iterdir()) == ["_manifest.json", "rates.nc"]
+
+
+def test_a_task_rerun_within_its_run_reports_the_file_done(tmp_path, batch_files):
+    """Dask reruns a task whose worker died after finishing: no work, status stays 'done'."""
+    from neurodata.batch import file_id, process_file
+
+    f, pipe = batch_files["good"][1], make_pipeline()
+    first = process_file(f, pipe, tmp_path, run_id="run-a")
+    manifest = tmp_path / file_id(f) / "_manifest.json"
+    stamp = manifest.stat().st_mtime_ns
+    again = process_file(f, pipe, tmp_path, run_id="run-a")
+    assert again["status"] == "done" and again["scalars"] == first["scalars"]
+    assert manifest.stat().st_mtime_ns == stamp
+    assert process_file(f, pipe, tmp_path, run_id="run-b")["status"] == "skipped"

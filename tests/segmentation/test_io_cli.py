@@ -21,7 +21,9 @@ from neurodata.segmentation._cli import find_pairs, register
 def write_zarr(path, arrays: dict) -> None:
     root = zarr.open_group(str(path), mode="w")
     for key, arr in arrays.items():
-        root.create_array(key, data=arr)
+        create = getattr(root, "create_array", None) if int(zarr.__version__.split(".")[0]) >= 3 \
+            else root.create_dataset  # zarr 2 and 3 name this differently
+        create(key, data=arr)
 
 
 def write_hdf(path, arrays: dict) -> None:

@@ -23,7 +23,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import neurodata as nd
-from neurodata.datasets import reference_file, sample_path
+from neurodata.datasets import fetch_reference, sample_path
 from neurodata.plotting import plot_psth, plot_raster
 
 path = sample_path("sample_session")
@@ -111,13 +111,17 @@ ds.close()
 # %%
 # A real recording
 # ----------------
-# The same calls work on any NWB 2 file.  With the reference data folder
-# present, open a real head-direction recording from the anterodorsal
-# thalamus (Peyrache lab) and look at its epochs and head direction.
-real = reference_file("nwb/pynapple_neurosuite_A2929-200711.nwb")
-if real is None:
-    print("reference data not found: skipping the real-recording section")
-else:
+# The same calls work on any NWB 2 file.  Open a real head-direction recording
+# from the anterodorsal thalamus (Peyrache lab) and look at its epochs and
+# head direction.  :func:`~neurodata.datasets.fetch_reference` finds it in the
+# reference data folder, or says how to download it
+# (``fetch_reference("neurosuite", download=True)``).
+try:
+    real = fetch_reference("neurosuite")
+except nd.FileFormatError as err:
+    real = None
+    print(err)
+if real is not None:
     with nd.open_nwb(real) as rec:
         print(rec.sizes["unit"], "units,", rec.sizes["spike"], "spikes")
         print(rec.nd.interval_table("epoch").to_dataframe())

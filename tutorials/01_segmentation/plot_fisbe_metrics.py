@@ -31,12 +31,12 @@ reads the localization matrices and coverage that explain the scores.
 # neuron is split in two, two neurons are merged by a bridge, one tube is a
 # false positive and one tiny blob falls under the 800-voxel size filter.
 import os
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 
-from neurodata.datasets import make_filament_segmentation
+from neurodata.datasets import fetch_reference, make_filament_segmentation
+from neurodata.errors import FileFormatError
 from neurodata.segmentation import (
     aggregate_fisbe,
     fisbe_metrics,
@@ -144,11 +144,16 @@ print(f"{summary.n_volumes} volumes, {summary.num_gt} GT neurons: S = {summary.S
 # evaluation code.  Scored against a ground truth made from it (each of five
 # neurons shifted by one voxel, two of them overlapping), it takes seconds,
 # where the reference evaluation needs minutes and many gigabytes.
-shared = Path(os.environ.get("NEURODATA_SHARED_DATA", Path.cwd().parent / "shared" / "data"))
-hdf = shared / "fisbe" / "R14A02-20180905_65_A6.hdf"
-if FAST or not hdf.exists():
-    print(f"skipping the real volume ({'fast mode' if FAST else f'{hdf} not found'})")
-else:
+# :func:`~neurodata.datasets.fetch_reference` finds the file in the reference
+# data folder, or says how to download it.
+try:
+    hdf = fetch_reference("fisbe_volume")
+except FileFormatError as err:
+    hdf = None
+    print(err)
+if FAST and hdf is not None:
+    print("fast mode: the full volume is not scored")
+elif hdf is not None:
     pred = read_volume(hdf, "volumes/gmm_label_cleaned")
     gt = np.zeros((5, *pred.shape), np.uint8)
     for k in range(5):
