@@ -76,18 +76,21 @@ def summary(path: Path) -> None:
         counts = [sum(r["chosen"] == c for r in mine) for c in chosen_names]
         print(f"{n:<{width}s}" + "".join(f"{c:>13d}" for c in counts) +
               f"   {sum(r['chosen'] == n for r in mine)}/{len(mine)}")
-    print("\nparameter recovery (adapter probabilities free): median absolute error, "
-          "90th percentile, over datasets")
-    for n in names:
-        mine = [r for r in rows if r["true_model"] == n]
-        err = np.abs(np.array([r["recovered"] for r in mine]) -
-                     np.array([r["true_params"] for r in mine]))
-        perr = np.abs(np.array([r["recovered_p"] for r in mine]) -
-                      np.array([r["true_p"] for r in mine])).ravel()
-        parts = [f"{p} {np.median(e):.3g} ({np.quantile(e, 0.9):.3g})"
-                 for p, e in zip(mine[0]["parameters"], err.T)]
-        parts.append(f"p_adapter {np.median(perr):.3g} ({np.quantile(perr, 0.9):.3g})")
-        print(f"  {n}: " + ", ".join(parts))
+    for key, title in (("estimate", "adapter probabilities known"),
+                       ("recovered", "adapter probabilities free")):
+        print(f"\nparameter recovery ({title}): median absolute error (90th percentile) "
+              f"over datasets")
+        for n in names:
+            mine = [r for r in rows if r["true_model"] == n]
+            err = np.abs(np.array([r[key] for r in mine]) -
+                         np.array([r["true_params"] for r in mine]))
+            parts = [f"{p} {np.median(e):.3g} ({np.quantile(e, 0.9):.3g})"
+                     for p, e in zip(mine[0]["parameters"], err.T)]
+            if key == "recovered":
+                perr = np.abs(np.array([r["recovered_p"] for r in mine]) -
+                              np.array([r["true_p"] for r in mine])).ravel()
+                parts.append(f"p_adapter {np.median(perr):.3g} ({np.quantile(perr, 0.9):.3g})")
+            print(f"  {n}: " + ", ".join(parts))
     secs = [r["seconds_compare"] for r in rows]
     print(f"\nseconds per comparison (7 fits): median {np.median(secs):.1f}, "
           f"max {np.max(secs):.1f}")
