@@ -39,8 +39,9 @@ def expand_inputs(inputs: str | os.PathLike | Iterable[str | os.PathLike]) -> li
     Examples
     --------
     >>> from neurodata.datasets import sample_path
-    >>> [Path(p).name for p in expand_inputs(str(sample_path().parent / "sample_*.nwb"))]
-    ['sample_imaging.nwb', 'sample_session.nwb']
+    >>> names = [Path(p).name for p in expand_inputs(str(sample_path().parent / "sample_*.nwb"))]
+    >>> names == sorted(names) and {"sample_imaging.nwb", "sample_session.nwb"} <= set(names)
+    True
     """
     items = [inputs] if isinstance(inputs, (str, os.PathLike)) else list(inputs)
     files: list[str] = []
