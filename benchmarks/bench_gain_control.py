@@ -31,6 +31,7 @@ from scipy.optimize import minimize  # noqa: E402
 
 import neurodata.gain_control as gc  # noqa: E402
 from neurodata.datasets import make_adaptation_trials  # noqa: E402
+from neurodata.signals import trial_responses  # noqa: E402
 
 
 def _time(fn, repeat=3):
@@ -70,40 +71,43 @@ def bench_steady_state(n=120, k=72):
 def bench_gains(n=60):
     net = gc.ring_network(n)
     ens = gc.stimulus_ensemble(20, p_adapter=0.3)
-    alpha = gc.calibrate_alpha(net, ens)
+    for site in ("input", "total"):
+        alpha = gc.calibrate_alpha(net, ens, gain_site=site)
 
-    def reference():
-        res = minimize(lambda x: gc.coding_objective(net, np.exp(x), ens, alpha=alpha),
-                       np.zeros(n), method="L-BFGS-B", options={"gtol": 1e-10, "maxiter": 5000})
-        return np.exp(res.x)
+        def reference(site=site, alpha=alpha):
+            res = minimize(lambda x: gc.coding_objective(net, np.exp(x), ens, alpha=alpha,
+                                                         gain_site=site),
+                           np.zeros(n), method="L-BFGS-B",
+                           options={"gtol": 1e-10, "maxiter": 5000})
+            return np.exp(res.x)
 
-    t_ours, ours = _time(lambda: gc.optimal_gains(net, ens, alpha=alpha).values)
-    t_num, num = _time(lambda: gc.optimize_gains(net, ens, alpha=alpha).values)
-    t_ref, ref = _time(reference, repeat=1)
-    _row(f"optimal gains, Newton ({n} units)", t_ours, t_ref,
-         f"max rel diff {np.abs(ours / ref - 1).max():.1e}")
-    _row("optimal gains, L-BFGS + analytic gradient", t_num, t_ref,
-         f"max rel diff {np.abs(num / ours - 1).max():.1e}")
+        t_ours, ours = _time(lambda site=site, alpha=alpha: gc.optimal_gains(
+            net, ens, alpha=alpha, gain_site=site, n_init=1, certify=False).values)
+        t_ref, ref = _time(reference, repeat=1)
+        method = "Newton" if site == "input" else "L-BFGS + analytic gradient"
+        _row(f"optimal gains, {site} site, {method} ({n} units)", t_ours, t_ref,
+             f"max rel diff {np.abs(ours / ref - 1).max():.1e}")
 
 
 def bench_benucci(n_units=300, n_trials=2000):
-    rec = make_adaptation_trials(n_units, n_trials=n_trials, random_state=0)
+    rec = trial_responses(make_adaptation_trials(n_units, n_trials=n_trials, random_state=0))
 
     def reference():
         df = rec.to_dataframe().reset_index()
-        means = df.groupby(["unit", "stimulus_orientation", "condition"])["responses"].mean()
-        return means.unstack("condition")[["uniform", "biased"]]
+        means = df.groupby(["unit", "trial_stimulus_orientation", "trial_condition"])[
+            "responses"].mean()
+        return means.unstack("trial_condition")[["uniform", "biased"]]
 
     t_ours, ours = _time(lambda: gc.benucci_format(rec))
     t_ref, ref = _time(reference)
     # the reference stops at per-unit means; compare those for one unit
     u0 = ref.loc[0].to_numpy()
     trials = rec.isel(unit=0)
-    check = trials.where(trials.condition == "uniform", drop=True).groupby(
-        "stimulus_orientation").mean().values
+    check = trials.where(trials.trial_condition == "uniform", drop=True).groupby(
+        "trial_stimulus_orientation").mean().values
     _row(f"Benucci format ({n_units} units x {2 * n_trials} trials)", t_ours, t_ref,
          f"per-unit means agree: {bool(np.allclose(u0[:, 0], check))}")
-    assert isinstance(ref, pd.DataFrame) and ours.shape == (1, 13, 21, 2)
+    assert isinstance(ref, pd.DataFrame) and ours.responses.shape == (1, 13, 21, 2)
 
 
 if __name__ == "__main__":

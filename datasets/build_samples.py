@@ -19,6 +19,7 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 
 from neurodata.datasets import (  # noqa: E402
+    make_adaptation_trials,
     make_calcium_imaging,
     make_connectome_recordings,
     make_field_recording,
@@ -80,6 +81,16 @@ SAMPLES = {
         "filters",
         "neurodata.datasets.make_retina_population(48, 6, n_frames=1200, "
         "stimulus_shape=(8, 7, 7), random_state=0).drop_vars('true_rate')",
+    ),
+    "sample_adaptation": (
+        lambda: make_adaptation_trials(48, n_trials=300, peak_rate=20.0, tuning_kappa=1.5,
+                                       recurrent_strength=0.6, recurrent_kappa=3.0,
+                                       baseline=0.2, random_state=0),
+        "48 V1-like units, 300 gratings each from a uniform and a biased ensemble (adapter 0 deg, "
+        "p 0.3), spike trains from a known gain-control network (gains on the total input)",
+        "neurodata.datasets.make_adaptation_trials(48, n_trials=300, peak_rate=20.0, "
+        "tuning_kappa=1.5, recurrent_strength=0.6, recurrent_kappa=3.0, baseline=0.2, "
+        "random_state=0)",
     ),
 }
 

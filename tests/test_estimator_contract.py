@@ -30,7 +30,7 @@ MODULES = ["utils", "connectome", "rnn", "clustering", "neuroformer", "gain_cont
 
 #: Estimator classes whose module has not yet joined the contract (issue 12);
 #: each module's part removes its class.  The list must end empty.
-PENDING = {"Neuroformer", "AdaptiveGainModel", "BehaviourDecoder", "RidgeDecoder",
+PENDING = {"Neuroformer", "BehaviourDecoder", "RidgeDecoder",
            "PoissonGLMDecoder"}
 
 

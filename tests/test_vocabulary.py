@@ -24,11 +24,6 @@ PACKAGES = ["neurodata", "neurodata.io", "neurodata.signals", "neurodata.dataset
 #: Signatures not yet brought in line, as "qualified.name:parameter".  Each
 #: module's part of issue 12 empties its entries; the list must end empty.
 PENDING: set[str] = {
-    "neurodata.gain_control._fit.AdaptiveGainModel:n_starts",
-    "neurodata.gain_control._fit.AdaptiveGainModel:progress=False",
-    "neurodata.gain_control._fit.fit_adaptation_model:n_starts",
-    "neurodata.gain_control._fit.fit_adaptation_model:progress=False",
-    "neurodata.gain_control._objective.optimize_gains:maxiter",
     "neurodata.neuroformer._estimator.Neuroformer:epochs",
     "neurodata.neuroformer._estimator.Neuroformer:progress=True",
     "neurodata.neuroformer._estimator.Neuroformer:random_state=0",

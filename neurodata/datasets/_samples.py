@@ -72,7 +72,10 @@ def load_sample(name: str = "sample_session", *,
     :func:`~neurodata.open_folder` does: ``{file name: recording}``;
     ``sample_field``: a 6 x 6 ECoG-like electrode grid over a simulated cortical field
     with known parameters, electrode positions in the electrodes table
-    (:func:`make_field_recording`, seed 0).  :func:`list_samples` lists them all.
+    (:func:`make_field_recording`, seed 0);
+    ``sample_adaptation``: 48 units' spike trains and a trial table of 600
+    gratings from a uniform and a biased ensemble
+    (:func:`make_adaptation_trials`, seed 0).  :func:`list_samples` lists them all.
 
     Examples
     --------

@@ -10,12 +10,25 @@ population adaptation effects of Benucci, Saleem & Carandini (2013).
 >>> net = ring_network(60)
 >>> gains = optimal_gains(net, stimulus_ensemble(20, p_adapter=0.3))
 >>> gains.dims
-('unit',)
+('model_unit',)
 """
 
 from __future__ import annotations
 
 from neurodata.gain_control._benucci import BENUCCI_DIMS, benucci_format, check_benucci
+from neurodata.gain_control._compare import (
+    compare_models,
+    cross_validate_sessions,
+    model_confusion,
+    simulate_benucci,
+)
+from neurodata.gain_control._conventions import (
+    BENUCCI_P_ADAPTER,
+    benucci_prior,
+    load_benucci_mat,
+    normalize_benucci,
+    write_benucci_mat,
+)
 from neurodata.gain_control._effects import (
     adaptation_effects,
     preferred_orientation,
@@ -24,11 +37,10 @@ from neurodata.gain_control._effects import (
     response_equalization,
     response_extrema,
 )
-from neurodata.gain_control._fit import (
-    AdaptiveGainModel,
-    fit_adaptation_model,
-    predict_adaptation,
-)
+from neurodata.gain_control._estimator import AdaptiveGainModel
+from neurodata.gain_control._fit import fit_adaptation_model, predict_adaptation
+from neurodata.gain_control._metrics import benucci_effects, bootstrap_benucci, separable_fit
+from neurodata.gain_control._models import RivalModel, rival_model, rival_models
 from neurodata.gain_control._network import (
     check_stability,
     feedforward_drive,
@@ -44,36 +56,59 @@ from neurodata.gain_control._objective import (
     objective_gradient,
     optimal_gains,
     optimize_gains,
+    single_neuron_gains,
 )
 from neurodata.gain_control._plot import (
     plot_benucci,
+    plot_benucci_effects,
+    plot_confusion,
     plot_covariances,
+    plot_dynamics,
     plot_extrema,
     plot_gains,
+    plot_model_comparison,
+    plot_network,
     plot_preferred_shift,
+    plot_separable,
     plot_tuning_curves,
 )
 
 __all__ = [
     "BENUCCI_DIMS",
+    "BENUCCI_P_ADAPTER",
     "AdaptiveGainModel",
+    "RivalModel",
     "adaptation_effects",
+    "benucci_effects",
     "benucci_format",
+    "benucci_prior",
+    "bootstrap_benucci",
     "calibrate_alpha",
     "check_benucci",
     "check_stability",
     "coding_objective",
+    "compare_models",
+    "cross_validate_sessions",
     "equalizing_gains",
     "feedforward_drive",
     "fit_adaptation_model",
+    "load_benucci_mat",
+    "model_confusion",
+    "normalize_benucci",
     "objective_gradient",
     "optimal_gains",
     "optimize_gains",
     "plot_benucci",
+    "plot_benucci_effects",
+    "plot_confusion",
     "plot_covariances",
+    "plot_dynamics",
     "plot_extrema",
     "plot_gains",
+    "plot_model_comparison",
+    "plot_network",
     "plot_preferred_shift",
+    "plot_separable",
     "plot_tuning_curves",
     "predict_adaptation",
     "preferred_orientation",
@@ -82,7 +117,13 @@ __all__ = [
     "response_equalization",
     "response_extrema",
     "ring_network",
+    "rival_model",
+    "rival_models",
+    "separable_fit",
     "simulate",
+    "simulate_benucci",
+    "single_neuron_gains",
     "steady_state",
     "stimulus_ensemble",
+    "write_benucci_mat",
 ]

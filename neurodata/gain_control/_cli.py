@@ -1,10 +1,9 @@
 """``neurodata gain-control``: fit the model to NWB recordings, or compute its effects.
 
-``neurodata gain-control fit SESSION.nwb [...] --p-adapter 0.3`` opens each
-recording (one per session), counts each unit's spikes in a response window
-after every trial start (:func:`neurodata.signals.align`), converts them to
-the Benucci format (the trial table needs ``stimulus_orientation`` and
-``condition`` columns) and fits the model.  ``neurodata gain-control effects``
+``neurodata gain-control fit SESSION.nwb [...]`` opens each recording (one per
+session) and fits :class:`~neurodata.gain_control.AdaptiveGainModel` to them,
+exactly as ``AdaptiveGainModel(...).fit({path: open_nwb(path), ...})`` does
+(the trial table needs ``stimulus_orientation`` and ``condition`` columns).  ``neurodata gain-control effects``
 computes the adaptation effects of a model network.  Both print a summary and
 can write their results to an NWB file (:func:`neurodata.write_nwb`).
 """
@@ -18,20 +17,15 @@ __all__ = ["register"]
 
 
 def _cmd_fit(args: argparse.Namespace) -> int:
-    from neurodata.gain_control._benucci import benucci_format
-    from neurodata.gain_control._fit import fit_adaptation_model
+    from neurodata.gain_control._estimator import AdaptiveGainModel
     from neurodata.io import open_nwb, write_nwb
-    from neurodata.signals import align
 
-    start, stop = args.window
-    bin_size = args.bin_size or (stop - start)
-    sessions = []
-    for path in args.files:
-        ds = open_nwb(path, lazy=False)
-        sessions.append(align(ds, args.trials, (start, stop), bin_size=bin_size))
-    data = benucci_format(sessions, adapter=args.adapter, response_window=(start, stop))
-    fit = fit_adaptation_model(data, p_adapter=args.p_adapter, n_starts=args.n_starts,
-                               random_state=args.seed)
+    recordings = {str(path): open_nwb(path) for path in args.files}
+    model = AdaptiveGainModel(args.p_adapter, adapter=args.adapter, n_init=args.n_init,
+                              gain_site=args.gain_site, objective=args.objective,
+                              random_state=args.random_state, progress=False)
+    model.fit(recordings, trials=args.trials, window=args.window)
+    fit = model.to_dataset()
     summary: dict[str, object] = {
         str(p): {"estimate": float(e), "stderr": float(s)} for p, e, s in
         zip(fit.parameter.values, fit.estimate.values, fit.stderr.values)}
@@ -40,7 +34,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
         f"{k:>20s}: {v['estimate']:.4g} +- {v['stderr']:.2g}" if isinstance(v, dict)
         else f"{k:>20s}: {v:.4f}" for k, v in summary.items()))
     if args.out:
-        write_nwb({"gain_control_data": data, "gain_control_fit": fit}, args.out,
+        write_nwb({"gain_control_data": model.data_, "gain_control_fit": fit}, args.out,
                   overwrite=args.overwrite)
     return 0
 
@@ -54,7 +48,7 @@ def _cmd_effects(args: argparse.Namespace) -> int:
                        recurrent_strength=args.recurrent_strength,
                        recurrent_kappa=args.recurrent_kappa)
     fx = adaptation_effects(net, adapter=args.adapter, p_adapter=args.p_adapter,
-                            rule=args.rule, gain_site=args.gain_site)
+                            rule=args.rule, gain_site=args.gain_site, objective=args.objective)
     near = abs(fx.distance_to_adapter) <= 15
     band = (abs(fx.distance_to_adapter) >= 15) & (abs(fx.distance_to_adapter) <= 45)
     summary = {
@@ -89,16 +83,21 @@ def register(subparsers) -> None:
     f = sub.add_parser("fit", help="fit the model to NWB recordings of an adaptation experiment")
     f.add_argument("files", nargs="+", help="one NWB recording per session, with spike trains "
                    "and a trial table with stimulus_orientation and condition columns")
-    f.add_argument("--p-adapter", type=float, required=True,
-                   help="probability of the adapter in the biased ensemble")
-    f.add_argument("--adapter", type=float, default=0.0, help="adapter orientation (deg)")
-    f.add_argument("--trials", default="trial", help="interval table of stimulus onsets")
-    f.add_argument("--window", type=float, nargs=2, default=(0.0, 0.1), metavar=("START", "STOP"),
-                   help="response window after each onset (s)")
-    f.add_argument("--bin-size", type=float, default=None,
-                   help="spike-count bin (s); default the whole window")
-    f.add_argument("--n-starts", type=int, default=4)
-    f.add_argument("--seed", type=int, default=0)
+    f.add_argument("--p-adapter", type=float, default=None,
+                   help="probability of the adapter in the biased ensemble (default: read from "
+                        "each session's trials)")
+    f.add_argument("--adapter", type=float, default=None,
+                   help="adapter orientation in degrees (default: the orientation shown most "
+                        "often in the biased condition)")
+    f.add_argument("--trials", default="trial", help="interval table of grating presentations")
+    f.add_argument("--window", type=float, nargs=2, default=None, metavar=("START", "STOP"),
+                   help="response window after each onset (s); default the whole trial")
+    f.add_argument("--n-init", "--n-starts", dest="n_init", type=int, default=4,
+                   help="starts of the fit")
+    f.add_argument("--gain-site", choices=("total", "input"), default="total")
+    f.add_argument("--objective", choices=("log_gain", "fisher_poisson", "fisher_gaussian"),
+                   default="log_gain")
+    f.add_argument("--random-state", "--seed", dest="random_state", type=int, default=0)
     f.set_defaults(func=_cmd_fit)
     e = sub.add_parser("effects", help="adaptation effects of a model network")
     e.add_argument("--p-adapter", type=float, default=0.3)
@@ -108,7 +107,9 @@ def register(subparsers) -> None:
     e.add_argument("--recurrent-strength", type=float, default=0.4)
     e.add_argument("--recurrent-kappa", type=float, default=4.0)
     e.add_argument("--rule", choices=("optimal", "equalize"), default="optimal")
-    e.add_argument("--gain-site", choices=("input", "total"), default="input")
+    e.add_argument("--gain-site", choices=("total", "input"), default="total")
+    e.add_argument("--objective", choices=("log_gain", "fisher_poisson", "fisher_gaussian"),
+                   default="log_gain")
     e.set_defaults(func=_cmd_effects)
     for q in (f, e):
         q.add_argument("--out", default=None, help="write the results to this NWB file")

@@ -25,11 +25,7 @@ from neurodata.gain_control._network import (
     steady_state,
     stimulus_ensemble,
 )
-from neurodata.gain_control._objective import (
-    equalizing_gains,
-    optimal_gains,
-    optimize_gains,
-)
+from neurodata.gain_control._objective import equalizing_gains, optimal_gains
 from neurodata.gain_control._validation import PERIOD, as_unit_vector, wrap_orientation
 
 __all__ = [
@@ -89,7 +85,7 @@ def preferred_orientation_shift(before: xr.DataArray, after: xr.DataArray, *,
                                 adapter: float = 0.0) -> xr.DataArray:
     """Change of preferred orientation, positive when it moves away from the adapter.
 
-    Returns ``repulsion(unit)`` with coordinate ``distance_to_adapter`` (signed
+    Returns ``repulsion`` (over the population dimension) with coordinate ``distance_to_adapter`` (signed
     preferred orientation of ``before`` relative to the adapter, in [-90, 90)).
 
     Examples
@@ -97,7 +93,7 @@ def preferred_orientation_shift(before: xr.DataArray, after: xr.DataArray, *,
     >>> theta = np.arange(-90, 90, 10.0)
     >>> curve = lambda mu: np.exp(2 * (np.cos(np.deg2rad(2 * (theta - mu))) - 1))
     >>> da = lambda mus: xr.DataArray([curve(m) for m in mus],
-    ...                               dims=("unit", "stimulus_orientation"),
+    ...                               dims=("model_unit", "stimulus_orientation"),
     ...                               coords={"stimulus_orientation": theta})
     >>> preferred_orientation_shift(da([20, -30]), da([23, -32])).values.round(6)
     array([3., 2.])
@@ -114,7 +110,7 @@ def response_extrema(before: xr.DataArray, after: xr.DataArray) -> xr.Dataset:
 
     Examples
     --------
-    >>> r = xr.DataArray([[1.0, 4.0, 2.0]], dims=("unit", "stimulus_orientation"))
+    >>> r = xr.DataArray([[1.0, 4.0, 2.0]], dims=("model_unit", "stimulus_orientation"))
     >>> response_extrema(r, 0.5 * r).max_ratio.values
     array([0.5])
     """
@@ -131,11 +127,24 @@ def response_extrema(before: xr.DataArray, after: xr.DataArray) -> xr.Dataset:
     return out
 
 
+def _neuron_dim(r: xr.DataArray) -> str:
+    """The one dimension of a tuning-curve array besides ``stimulus_orientation``."""
+    other = [str(d) for d in r.dims if d != "stimulus_orientation"]
+    if len(other) != 1:
+        raise ShapeError("responses must have one neuron dimension (model_unit, unit, roi or "
+                         f"preferred_orientation bins) besides 'stimulus_orientation'; got "
+                         f"{tuple(r.dims)}.")
+    return other[0]
+
+
 def response_covariance(responses: xr.DataArray, ensemble: xr.DataArray) -> xr.DataArray:
     """Signal covariance of the population over a stimulus ensemble.
 
-    ``C = sum_k p_k (r_k - mu)(r_k - mu)^T`` with ``mu = sum_k p_k r_k``; returns
-    ``covariance(unit, other_unit)``.
+    ``C = sum_k p_k (r_k - mu)(r_k - mu)^T`` with ``mu = sum_k p_k r_k``.  The
+    population is the one dimension of ``responses`` besides
+    ``stimulus_orientation`` (model units, recorded units, or preferred-orientation
+    bins of Benucci-format data); the result has that dimension and its
+    ``other_`` twin.
 
     Examples
     --------
@@ -143,29 +152,32 @@ def response_covariance(responses: xr.DataArray, ensemble: xr.DataArray) -> xr.D
     >>> net, ens = ring_network(6), stimulus_ensemble(6)
     >>> c = response_covariance(steady_state(net, ens), ens)
     >>> c.dims, bool(np.allclose(c, c.T))
-    (('unit', 'other_unit'), True)
+    (('model_unit', 'other_model_unit'), True)
     """
     r = _curves(responses)
+    dim = _neuron_dim(r)
     theta, prob = _unpack_ensemble(ensemble)
     got = np.asarray(r["stimulus_orientation"].values, dtype=float)
     if got.shape != theta.shape or not np.allclose(got, theta):
         raise ShapeError("responses must be evaluated at the ensemble's stimulus orientations.")
-    x = r.transpose("unit", "stimulus_orientation").values
+    x = r.transpose(dim, "stimulus_orientation").values
     dev = x - (x @ prob)[:, None]
     cov = (dev * prob) @ dev.T
-    coords: dict[str, object] = {"unit": r["unit"].values, "other_unit": r["unit"].values}
-    if "preferred_orientation" in r.coords:
+    other = f"other_{dim}"
+    coords: dict[str, object] = {dim: r[dim].values, other: r[dim].values}
+    if "preferred_orientation" in r.coords and dim != "preferred_orientation":
         pref = r["preferred_orientation"].values
-        coords |= {"preferred_orientation": ("unit", pref),
-                   "other_preferred_orientation": ("other_unit", pref)}
-    return xr.DataArray(cov, dims=("unit", "other_unit"), coords=coords, name="covariance")
+        coords |= {"preferred_orientation": (dim, pref),
+                   "other_preferred_orientation": (other, pref)}
+    return xr.DataArray(cov, dims=(dim, other), coords=coords, name="covariance")
 
 
 def response_equalization(responses: xr.DataArray, ensemble: xr.DataArray) -> xr.Dataset:
     """Time-averaged response of each unit over an ensemble, and their spread.
 
-    Returns ``mean_response(unit)`` and ``cv`` (coefficient of variation across
-    units; 0 means perfectly equalised, Benucci's homeostasis).
+    Returns ``mean_response`` (over the population dimension) and ``cv``
+    (coefficient of variation across it; 0 means perfectly equalised,
+    Benucci's homeostasis).
 
     Examples
     --------
@@ -175,26 +187,28 @@ def response_equalization(responses: xr.DataArray, ensemble: xr.DataArray) -> xr
     True
     """
     _, prob = _unpack_ensemble(ensemble)
-    r = _curves(responses).transpose(..., "stimulus_orientation")
-    mean = xr.DataArray(r.values @ prob, dims=r.dims[:-1],
+    r = _curves(responses)
+    dim = _neuron_dim(r)
+    r = r.transpose(dim, "stimulus_orientation")
+    mean = xr.DataArray(r.values @ prob, dims=(dim,),
                         coords={k: v for k, v in r.coords.items()
                                 if "stimulus_orientation" not in v.dims})
-    return xr.Dataset({"mean_response": mean, "cv": mean.std("unit") / mean.mean("unit")})
+    return xr.Dataset({"mean_response": mean, "cv": mean.std(dim) / mean.mean(dim)})
 
 
-def _rule_gains(network, ensemble, rule, alpha, gain_site):
+def _rule_gains(network, ensemble, rule, alpha, gain_site, solver):
     if rule == "optimal":
-        if gain_site == "input":
-            return optimal_gains(network, ensemble, alpha=alpha)
-        return optimize_gains(network, ensemble, alpha=alpha, gain_site=gain_site)
+        return optimal_gains(network, ensemble, alpha=alpha, gain_site=gain_site, **solver)
     if rule == "equalize":
         return equalizing_gains(network, ensemble, gain_site=gain_site)
     raise NeurodataError(f"rule must be 'optimal' or 'equalize' (or gains); got {rule!r}.")
 
 
 def adaptation_effects(network: xr.Dataset, *, adapter: float = 0.0, p_adapter: float = 0.3,
-                       n_orientations: int = 20, rule="optimal", alpha: float | None = None,
-                       gain_site: str = "input", test_orientations=None) -> xr.Dataset:
+                       n_orientations: int = 20, rule="optimal", objective: str = "log_gain",
+                       alpha: float | None = None, gain_site: str = "total",
+                       input_noise: float = 1.0, shape: str = "single", n_init: int = 2,
+                       random_state=None, test_orientations=None) -> xr.Dataset:
     """Every adaptation effect of a network adapted to a biased ensemble.
 
     The reference ("uniform") state has the gains the rule gives for the
@@ -210,20 +224,33 @@ def adaptation_effects(network: xr.Dataset, *, adapter: float = 0.0, p_adapter: 
     rule : {"optimal", "equalize"} or array_like
         Optimal efficient-coding gains, the naive mean-equalising rule, or
         explicit gains for the biased state (the reference then uses "optimal").
+    objective : {"log_gain", "fisher_poisson", "fisher_gaussian"}
+        What the optimal gains optimise (:func:`optimal_gains`).
     alpha : float, optional
         Trade-off weight (default: calibrated on the uniform ensemble).
-    gain_site : {"input", "total"}
+    gain_site : {"total", "input"}
+    input_noise : float
+        For ``"fisher_gaussian"``.
+    shape : {"single", "benucci"}
+        Shape of the biased ensemble (:func:`stimulus_ensemble`).
+    n_init, random_state
+        Starts of the non-convex gain solver: unit gains, the convex input-site
+        optimum, then random perturbations (so the default two starts are
+        deterministic).
     test_orientations : array_like, optional
         Orientations of the tuning curves (default every 2.5 degrees).
 
     Returns
     -------
     xarray.Dataset
-        ``gains(condition, unit)``, ``tuning(condition, unit, stimulus_orientation)``,
-        ``max_ratio``, ``min_ratio``, ``repulsion`` (unit), ``covariance(ensemble,
-        unit, other_unit)``, ``covariance_distance(ensemble)`` (relative Frobenius
-        distance to the uniform covariance), ``mean_response(ensemble, unit)``
-        and ``response_cv(ensemble)``.
+        ``gains(condition, model_unit)``, ``tuning(condition, model_unit,
+        stimulus_orientation)``, ``max_ratio``, ``min_ratio``, ``repulsion``
+        (model_unit), ``covariance(ensemble, model_unit, other_model_unit)``,
+        ``covariance_distance(ensemble)`` (relative Frobenius distance to the
+        uniform covariance), ``mean_response(ensemble, model_unit)``
+        and ``response_cv(ensemble)``.  ``attrs`` name the rule, objective and
+        site and carry the biased gains' certificate (``n_agree`` of ``n_init``
+        starts, ``gradient_norm``, ``hessian_min_eigenvalue``).
 
     Examples
     --------
@@ -234,11 +261,13 @@ def adaptation_effects(network: xr.Dataset, *, adapter: float = 0.0, p_adapter: 
     True
     """
     uniform = stimulus_ensemble(n_orientations, adapter=adapter)
-    biased = stimulus_ensemble(n_orientations, adapter=adapter, p_adapter=p_adapter)
-    n = network.sizes["unit"]
+    biased = stimulus_ensemble(n_orientations, adapter=adapter, p_adapter=p_adapter, shape=shape)
+    n = network.sizes["model_unit"]
     named = isinstance(rule, str)
-    g_u = _rule_gains(network, uniform, rule if named else "optimal", alpha, gain_site)
-    g_b = (_rule_gains(network, biased, rule, alpha, gain_site) if named
+    solver = {"objective": objective, "input_noise": input_noise, "n_init": n_init,
+              "random_state": random_state}
+    g_u = _rule_gains(network, uniform, rule if named else "optimal", alpha, gain_site, solver)
+    g_b = (_rule_gains(network, biased, rule, alpha, gain_site, solver) if named
            else as_unit_vector(rule, n, "gains", positive=True))
     theta = (np.arange(-90.0, 90.0, 2.5) if test_orientations is None
              else np.asarray(test_orientations, dtype=float))
@@ -252,11 +281,11 @@ def adaptation_effects(network: xr.Dataset, *, adapter: float = 0.0, p_adapter: 
     ens_p = {"uniform": uniform, "biased_unadapted": biased, "biased_adapted": biased}
     covs = xr.concat([response_covariance(ens_r[k], ens_p[k]) for k in ens_r], dim="ensemble")
     c_u = covs.isel(ensemble=0)
-    dist = np.sqrt(((covs - c_u) ** 2).sum(("unit", "other_unit")) / (c_u**2).sum())
+    dist = np.sqrt(((covs - c_u) ** 2).sum(("model_unit", "other_model_unit")) / (c_u**2).sum())
     eq = [response_equalization(ens_r[k], ens_p[k]) for k in ens_r]
     out = xr.Dataset({
         "gains": xr.concat([xr.DataArray(np.asarray(g_u)), xr.DataArray(np.asarray(g_b))],
-                           dim="condition").rename({"dim_0": "unit"}),
+                           dim="condition").rename({"dim_0": "model_unit"}),
         "tuning": xr.concat([r_u, r_b], dim="condition"),
         "max_ratio": ext.max_ratio, "min_ratio": ext.min_ratio,
         "repulsion": shift.drop_vars("distance_to_adapter"),
@@ -265,8 +294,12 @@ def adaptation_effects(network: xr.Dataset, *, adapter: float = 0.0, p_adapter: 
         "response_cv": xr.concat([e.cv for e in eq], dim="ensemble"),
     })
     out = out.assign_coords(condition=["uniform", "biased"], ensemble=list(ens_r),
-                            distance_to_adapter=("unit", wrap_orientation(
+                            distance_to_adapter=("model_unit", wrap_orientation(
                                 network["preferred_orientation"].values - adapter)))
+    cert = {k: g_b.attrs[k] for k in ("n_init", "n_agree", "gradient_norm",
+                                      "hessian_min_eigenvalue", "n_at_bound")
+            if isinstance(g_b, xr.DataArray) and k in g_b.attrs}
     out.attrs.update(adapter=float(adapter), p_adapter=float(p_adapter),
-                     rule=rule if named else "custom", gain_site=gain_site)
+                     rule=rule if named else "custom", gain_site=gain_site,
+                     objective=objective, shape=shape, **cert)
     return out

@@ -1,71 +1,48 @@
-"""Fitting the gain-control model to population adaptation data (Benucci format).
+"""Fitting models of adaptation to population data in the Benucci format.
 
-The model's free parameters are the feedforward tuning concentration
-``tuning_kappa``, the recurrent strength ``recurrent_strength`` and the recurrent
-width ``recurrent_kappa``; the adapter probability is part of the experimental
-design and is given.  For each parameter set the network's gains are the
-optimal gains for the uniform and for the biased ensemble (over the
-orientations presented), the tuning curves are normalised per model neuron by
-the peak of the uniform-condition curve and averaged within the same
-preferred-orientation bins as the data, exactly as the data were.  The
-parameters minimise the squared difference to every session's data
-(:func:`scipy.optimize.least_squares`, several starts).
+A model (:func:`rival_model`: this module's gain model, by default at the
+total-input site, or a rival) gives the tuning curves of its neurons adapted
+to the uniform and to each session's biased ensemble.  They are processed
+exactly as the data were: averaged within the same preferred-orientation
+bins (at the recorded units' own preferences when the data keep them), and
+normalised by the unadapted curve at the same level (each unit before binning,
+or each bin row after).  The parameters, and optionally each session's adapter
+probability, minimise the squared difference to every session's data over the
+distinct entries (the repeated +90 row and column are merged with -90):
+:func:`scipy.optimize.least_squares` from several starts, with a
+finite-difference Jacobian whose adapter-probability columns recompute only
+their own session.
+
+The comparison of models uses one likelihood, independent Gaussian errors of
+one variance estimated by maximum likelihood, and one information criterion,
+the BIC (``k log n - 2 log L``, ``k`` counting the noise variance).
 """
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import xarray as xr
 from scipy.optimize import least_squares
-from tqdm.auto import tqdm
 
-from neurodata.errors import NeurodataError, ShapeError, UnstableDynamicsError
-from neurodata.gain_control._benucci import BENUCCI_DIMS, CONDITIONS, benucci_format, check_benucci
-from neurodata.gain_control._effects import adaptation_effects
-from neurodata.gain_control._network import (
-    _drive,
-    _ring_weights,
-    _steady,
-    ring_network,
-    ring_preferred,
+from neurodata._utils import (
+    check_integer,
+    check_option,
+    check_random_state,
+    make_history,
+    progress_bar,
+    renamed_kwargs,
 )
-from neurodata.gain_control._objective import _newton_balance, _quadratic_form, optimize_gains
+from neurodata.errors import NeurodataError, ShapeError, UnstableDynamicsError
+from neurodata.gain_control._benucci import BENUCCI_DIMS, CONDITIONS, check_benucci, unit_scales
+from neurodata.gain_control._models import RivalModel, rival_model
+from neurodata.gain_control._network import biased_probabilities, ring_preferred
 from neurodata.gain_control._validation import PERIOD, wrap_orientation
 
-__all__ = ["AdaptiveGainModel", "fit_adaptation_model", "predict_adaptation"]
+__all__ = ["fit_adaptation_model", "predict_adaptation"]
 
-PARAMETERS = ("tuning_kappa", "recurrent_strength", "recurrent_kappa")
-DEFAULT_BOUNDS = ((0.2, 0.0, 0.2), (12.0, 0.9, 30.0))
-
-
-def _model_curves(params, closed, p_adapter, n_model_units, gain_site):
-    """Tuning curves (unit, stimulus, condition) of the ring adapted to both ensembles."""
-    kappa, strength, kappa_w = (float(p) for p in params)
-    phi = ring_preferred(n_model_units)
-    w = _ring_weights(phi, strength, kappa_w)
-    if strength >= 1.0:  # the ring's largest eigenvalue is its row sum
-        raise UnstableDynamicsError(f"recurrent_strength {strength:g} >= 1 is unstable.")
-    n_k = closed.size - 1
-    grid = closed[:-1]
-    uniform = np.full(n_k, 1.0 / n_k)
-    biased = np.where(np.isclose(wrap_orientation(grid), 0.0), p_adapter,
-                      (1 - p_adapter) / (n_k - 1))
-    if not np.isclose(biased.sum(), 1.0):
-        raise NeurodataError(
-            "the adapter (0 deg relative) must be one of the presented orientations.")
-    h = _drive(phi, closed, kappa, 0.0)
-    if gain_site == "input":
-        q_u, q_b = (_quadratic_form(w, h[:, :-1], p) for p in (uniform, biased))
-        alpha = n_model_units / (2.0 * q_u.sum())
-        gains = [_newton_balance(q_u, alpha), _newton_balance(q_b, alpha)]
-    else:
-        net = ring_network(n_model_units, tuning_kappa=kappa, recurrent_strength=strength,
-                           recurrent_kappa=kappa_w)
-        ens = xr.DataArray(uniform, dims="stimulus_orientation",
-                           coords={"stimulus_orientation": grid})
-        gains = [optimize_gains(net, e, gain_site=gain_site).values
-                 for e in (ens, ens.copy(data=biased))]
-    return np.stack([_steady(w, g, h, gain_site) for g in gains], axis=-1)
+P_BOUNDS = (0.02, 0.95)
 
 
 def _bin_index(pref, centres):
@@ -93,7 +70,7 @@ def _design(centres, n_model_units, unit_prefs=None) -> tuple[np.ndarray, np.nda
         prefs = np.asarray(unit_prefs, dtype=float)
         sess, col = np.nonzero(np.isfinite(prefs))
         psi = wrap_orientation(prefs[sess, col])
-        pos = (psi - phi[0]) / (180.0 / n_model_units)
+        pos = (psi - phi[0]) / (PERIOD / n_model_units)
         i0 = np.floor(pos).astype(int) % n_model_units
         frac = pos - np.floor(pos)
         interp = np.zeros((psi.size, n_model_units))
@@ -110,20 +87,71 @@ def _design(centres, n_model_units, unit_prefs=None) -> tuple[np.ndarray, np.nda
     return interp, np.divide(weights, counts, out=np.zeros_like(weights), where=counts > 0)
 
 
-def _binned(curves, interp, weights, normalization):
+def _binned(curves, interp, weights, normalization, level="unit"):
     """Benucci array (sessions, bins + 1, stimuli, 2) from model curves and a design."""
     rows = np.tensordot(interp, curves, axes=1)
-    ref = rows[:, :-1, 0]  # the closed grid repeats -90 as +90
-    scale = ref.max(axis=1) if normalization == "max" else ref.mean(axis=1)
-    binned = np.tensordot(weights, rows / scale[:, None, None], axes=1)
+    if level == "unit":
+        offset, scale = unit_scales(rows[:, :-1, 0], normalization)  # closed grid: -90 twice
+        rows = (rows - offset[:, None, None]) / scale[:, None, None]
+    binned = np.tensordot(weights, rows, axes=1)
+    if level == "bin":
+        s, b = binned.shape[:2]
+        offset, scale = unit_scales(binned[:, :, :-1, 0].reshape(s * b, -1), normalization)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            binned = (binned - offset.reshape(s, b)[:, :, None, None]) / \
+                scale.reshape(s, b)[:, :, None, None]
     return np.concatenate([binned, binned[:, :1]], axis=1)
 
 
+def _open_circle(y: np.ndarray) -> np.ndarray:
+    """Merge the repeated +90 row and column of Benucci arrays with -90 (NaN-aware mean)."""
+    y = np.array(y, dtype=float)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # both ends NaN: stays NaN
+        y[:, 0] = np.nanmean(np.stack([y[:, 0], y[:, -1]]), axis=0)
+        y[:, :, 0] = np.nanmean(np.stack([y[:, :, 0], y[:, :, -1]]), axis=0)
+    return y[:, :-1, :-1]
+
+
+def _close_circle(y: np.ndarray) -> np.ndarray:
+    """Repeat -90 as +90 along both orientation axes (the inverse of :func:`_open_circle`)."""
+    y = np.concatenate([y, y[:, :1]], axis=1)
+    return np.concatenate([y, y[:, :, :1]], axis=2)
+
+
+def _row_affine(pred: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Each (session, bin) row of ``pred`` mapped by the affine ``a m + c`` that best fits ``y``.
+
+    Normalising a row by its noisy unadapted minimum and amplitude is an
+    affine map of the noise-free normalised row, the same for both
+    conditions; refitting ``a`` and ``c`` per row (least squares over its
+    stimuli and conditions, NaN entries left out) removes that error from the
+    comparison instead of letting it bias the parameters.
+    """
+    ok = np.isfinite(y)
+    m = np.where(ok, pred, 0.0)
+    yy = np.where(ok, y, 0.0)
+    axes = (2, 3)
+    n = ok.sum(axis=axes)
+    sm, sy = m.sum(axis=axes), yy.sum(axis=axes)
+    smm, smy = (m * m).sum(axis=axes), (m * yy).sum(axis=axes)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        var = smm - sm**2 / n
+        a = np.where(var > 1e-300, (smy - sm * sy / n) / var, 0.0)
+        c = np.where(n > 0, (sy - a * sm) / n, 0.0)
+    return a[:, :, None, None] * pred + c[:, :, None, None]
+
+
 def predict_adaptation(tuning_kappa: float = 2.0, recurrent_strength: float = 0.4,
-                       recurrent_kappa: float = 4.0, *, p_adapter: float = 0.3,
-                       n_model_units: int = 60, n_bins: int = 13, n_stimuli: int = 21,
-                       gain_site: str = "input", normalization: str = "mean") -> xr.DataArray:
-    """Model prediction in Benucci format (without the session dimension).
+                       recurrent_kappa: float = 4.0, *, baseline: float = 0.0,
+                       p_adapter: float = 0.3, n_model_units: int = 60, n_bins: int = 13,
+                       n_stimuli: int = 21, gain_site: str = "total",
+                       objective: str = "log_gain", prior: str = "single",
+                       normalization: str = "mean") -> xr.DataArray:
+    """The gain model's prediction in Benucci format (without the session dimension).
+
+    Model neurons are spread evenly within each bin and normalised one by one
+    (as :func:`benucci_format` normalises units).
 
     Examples
     --------
@@ -134,13 +162,25 @@ def predict_adaptation(tuning_kappa: float = 2.0, recurrent_strength: float = 0.
     ...       .mean("stimulus_orientation").std()) < 1e-12   # every uniform curve averages 1
     True
     """
+    check_option("normalization", normalization, ("mean", "max", "minmax"))
+    model = rival_model("gain", gain_site=gain_site, objective=objective,
+                        n_model_units=n_model_units)
     centres = np.linspace(-PERIOD / 2, PERIOD / 2, int(n_bins))
     closed = np.linspace(-PERIOD / 2, PERIOD / 2, int(n_stimuli))
-    design = _design(centres, n_model_units)
-    curves = _model_curves((tuning_kappa, recurrent_strength, recurrent_kappa), closed,
-                           p_adapter, n_model_units, gain_site)
-    arr = _binned(curves, *design, normalization)[0]
+    biased = _biased(closed[:-1], [p_adapter], prior)
+    curves = model.curves((tuning_kappa, recurrent_strength, recurrent_kappa, baseline), closed,
+                          biased)
+    arr = _binned(curves[0], *_design(centres, n_model_units), normalization)[0]
     return _label_prediction(arr, centres, closed).assign_coords(normalization=normalization)
+
+
+def _biased(grid: np.ndarray, p_values, prior: str) -> list[np.ndarray]:
+    at = np.isclose(wrap_orientation(grid), 0.0)
+    if not at.any():
+        raise NeurodataError(
+            "the adapter (0 deg relative) must be one of the presented orientations.")
+    k = int(np.flatnonzero(at)[0])
+    return [biased_probabilities(grid.size, k, float(p), prior) for p in p_values]
 
 
 def _label_prediction(arr, centres, closed) -> xr.DataArray:
@@ -149,17 +189,158 @@ def _label_prediction(arr, centres, closed) -> xr.DataArray:
                                 "stimulus_orientation": closed, "condition": list(CONDITIONS)})
 
 
-def _starts(init, n_starts, rng, lo, hi):
-    first = np.clip(np.asarray((2.0, 0.4, 4.0) if init is None else init, dtype=float), lo, hi)
-    draws = [np.exp(rng.uniform(np.log(np.maximum(lo, 1e-2)), np.log(hi))) for _ in
-             range(max(int(n_starts) - 1, 0))]
-    return [first, *[np.clip(d, lo, hi) for d in draws]]
+def session_p_adapter(data, p_adapter=None) -> np.ndarray:
+    """The adapter probability of every session: given (one value or one per session) or
+    read from the data's ``p_adapter`` variable (:func:`benucci_format` estimates it)."""
+    arr = check_benucci(data)
+    n = arr.sizes["session"]
+    if p_adapter is None:
+        if not isinstance(data, xr.Dataset) or "p_adapter" not in data:
+            raise NeurodataError(
+                "the adapter probability of each session is unknown: pass p_adapter= (one value, "
+                "or one per session), or data from benucci_format, which estimates it from the "
+                "trial table (or fit it with fit_p_adapter=True).")
+        p = np.asarray(data["p_adapter"].values, dtype=float)
+    else:
+        p = np.broadcast_to(np.asarray(p_adapter, dtype=float), (n,)) if np.ndim(p_adapter) == 0 \
+            else np.asarray(p_adapter, dtype=float)
+    if p.shape != (n,):
+        raise ShapeError(f"p_adapter needs one value per session ({n}); got shape {p.shape}.")
+    if not np.all((p > 0) & (p < 1)):
+        raise NeurodataError(f"p_adapter must lie in (0, 1) for every session; got {p.tolist()}.")
+    return p
 
 
-def fit_adaptation_model(data, *, p_adapter: float, n_model_units: int = 60, init=None,
-                         n_starts: int = 4, bounds=DEFAULT_BOUNDS, gain_site: str = "input",
-                         random_state=None, progress: bool = False) -> xr.Dataset:
-    """Fit tuning width, recurrent strength and recurrent width to Benucci-format data.
+def _unit_preferences(data, arr: xr.DataArray):
+    """Per-unit preferred orientations of a Benucci Dataset, if it has them."""
+    if not isinstance(data, xr.Dataset) or "unit_preference" not in data:
+        return None
+    prefs = data["unit_preference"]
+    if prefs.ndim != 2 or prefs.dims[0] != "session" or \
+            prefs.sizes["session"] != arr.sizes["session"]:
+        raise ShapeError("unit_preference must have dims ('session', 'unit') matching the data.")
+    return prefs.values
+
+
+class _Problem:
+    """The least-squares problem of one fit: data, design, model, adapter probabilities."""
+
+    def __init__(self, data, model: RivalModel, p_adapter, fit_p: bool, prior: str,
+                 row_affine: bool = False):
+        arr = check_benucci(data)
+        self.arr, self.model, self.fit_p, self.prior = arr, model, fit_p, prior
+        self.row_affine = bool(row_affine)
+        self.norm = str(arr["normalization"].values)
+        self.level = str(arr["normalization_level"].values)
+        if self.norm == "none":
+            raise NeurodataError("the data are raw (normalization='none'): normalise them first "
+                                 "with normalize_benucci(data, 'minmax'), or pass "
+                                 "normalization= to the fit.")
+        self.centres = arr["preferred_orientation"].values.astype(float)
+        self.closed = arr["stimulus_orientation"].values.astype(float)
+        self.prefs = _unit_preferences(data, arr) if self.level == "unit" else None
+        self.design = _design(self.centres, model.n_model_units, self.prefs)
+        self.p = np.full(arr.sizes["session"], 0.3) if fit_p and p_adapter is None and not (
+            isinstance(data, xr.Dataset) and "p_adapter" in data) else \
+            session_p_adapter(data, p_adapter)
+        self.y = _open_circle(arr.values)
+        self.mask = np.isfinite(self.y)
+        self.n_sessions = arr.sizes["session"]
+        self.k = len(model.parameters)
+        self.costs: list[float] = []
+
+    def split(self, theta):
+        theta = np.asarray(theta, dtype=float)
+        return theta[: self.k], (theta[self.k:] if self.fit_p else self.p)
+
+    def predict(self, theta, sessions=None) -> np.ndarray:
+        """Closed Benucci arrays of ``sessions`` (default all) at parameters ``theta``."""
+        params, p = self.split(theta)
+        sessions = np.arange(self.n_sessions) if sessions is None else np.asarray(sessions)
+        values, index = np.unique(p[sessions], return_inverse=True)
+        curves = self.model.curves(params, self.closed, _biased(self.closed[:-1], values,
+                                                                self.prior))
+        interp, weights = self.design
+        shared = weights.shape[0] == 1
+        out = np.empty((sessions.size, self.centres.size, self.closed.size, 2))
+        for j in range(values.size):
+            rows = sessions[index == j]
+            w = weights if shared else weights[rows]
+            binned = _binned(curves[j], interp, w, self.norm, self.level)
+            out[index == j] = binned if not shared else binned[0]
+        return out
+
+    def fitted(self, theta, sessions=None) -> np.ndarray:
+        """The model values compared with the data (open circle, row-affine if chosen)."""
+        pred = _open_circle(self.predict(theta, sessions))
+        if self.row_affine:
+            pred = _row_affine(pred, self.y if sessions is None else self.y[sessions])
+        return pred
+
+    def resid(self, theta) -> np.ndarray:
+        try:
+            r = (self.fitted(theta) - self.y)[self.mask]
+        except (UnstableDynamicsError, NeurodataError):
+            r = np.full(int(self.mask.sum()), 1e3)
+        self.costs.append(0.5 * float(r @ r))
+        return r
+
+    def jac(self, theta, step: float = 1e-6) -> np.ndarray:
+        """Forward differences; an adapter-probability column recomputes its session only."""
+        theta = np.asarray(theta, dtype=float)
+        base = self.fitted(theta)
+        cols = []
+        for j in range(theta.size):
+            h = step * max(1.0, abs(theta[j]))
+            t = theta.copy()
+            t[j] += h
+            if j < self.k:
+                diff = (self.fitted(t) - base) / h
+            else:
+                s = j - self.k
+                diff = np.zeros_like(base)
+                diff[s] = (self.fitted(t, [s])[0] - base[s]) / h
+            cols.append(diff[self.mask])
+        return np.stack(cols, axis=1)
+
+    def bounds(self, bounds=None):
+        lo, hi = self.model.bounds if bounds is None else (np.asarray(b, float) for b in bounds)
+        if self.fit_p:
+            lo = np.concatenate([lo, np.full(self.n_sessions, P_BOUNDS[0])])
+            hi = np.concatenate([hi, np.full(self.n_sessions, P_BOUNDS[1])])
+        return lo, hi
+
+    def starts(self, init, n_init, rng, lo, hi):
+        first = self.model.init if init is None else np.asarray(init, dtype=float)
+        if first.size == self.k and self.fit_p:
+            first = np.concatenate([first, self.p])
+        out = [np.clip(first, lo, hi)]
+        for _ in range(max(n_init - 1, 0)):
+            draw = np.exp(rng.uniform(np.log(np.maximum(lo, 1e-2)), np.log(np.maximum(hi, 2e-2))))
+            draw[: self.k][lo[: self.k] == 0] *= rng.uniform(0, 1)  # reach 0-bounded ones
+            out.append(np.clip(draw, lo, hi))
+        return out
+
+
+def _as_normalized(data, normalization):
+    arr = check_benucci(data)
+    if str(arr["normalization"].values) != "none":
+        return data
+    from neurodata.gain_control._conventions import normalize_benucci
+
+    return normalize_benucci(data, normalization or "minmax")
+
+
+@renamed_kwargs(n_starts="n_init")
+def fit_adaptation_model(data, *, model: str | RivalModel = "gain", gain_site: str = "total",
+                         objective: str = "log_gain", p_adapter=None,
+                         fit_p_adapter: bool = False, prior: str | None = None,
+                         normalization: str | None = None, row_affine: bool | None = None,
+                         n_model_units: int = 60, init=None,
+                         n_init: int = 4, max_iter: int | None = None, bounds=None,
+                         certify: bool = True, random_state=None,
+                         progress: bool | None = None) -> xr.Dataset:
+    """Fit a model of adaptation to Benucci-format data.
 
     Parameters
     ----------
@@ -171,182 +352,145 @@ def fit_adaptation_model(data, *, p_adapter: float, n_model_units: int = 60, ini
         model bin for a session averages model curves at those orientations
         (linear interpolation around the ring), exactly as the data bin
         averaged those units.  Otherwise preferences are taken as spread evenly
-        within each bin.
-    p_adapter : float
-        Probability of the adapter in the biased ensemble (experimental design).
+        within each bin.  Raw data (``normalization="none"``, as
+        :func:`load_benucci_mat` reads the published layout) are first
+        normalised by :func:`normalize_benucci`.
+    model : str or RivalModel
+        ``"gain"`` (this module's model), ``"no_recurrence"``, ``"equalize"``,
+        ``"normalization"``, or a :func:`rival_model`.
+    gain_site, objective : str
+        For ``model="gain"`` (:func:`optimal_gains`).
+    p_adapter : float or array_like, optional
+        The adapter probability, one value or one per session; by default the
+        data's ``p_adapter`` variable.  With ``fit_p_adapter`` these are the
+        starting values (0.3 where unknown).
+    fit_p_adapter : bool
+        Fit each session's adapter probability too.
+    prior : {"single", "benucci"}, optional
+        Shape of the biased ensemble (:func:`stimulus_ensemble`); by default
+        the data's ``prior`` coordinate (``"benucci"`` for
+        :func:`load_benucci_mat`), else ``"single"``.
+    normalization : {"minmax", "mean", "max"}, optional
+        For raw data: how to normalise them (default ``"minmax"``, the
+        published convention).
+    row_affine : bool, optional
+        Refit an offset and a scale per (session, bin) row, shared by the two
+        conditions (:func:`_row_affine`): normalising by a noisy minimum and
+        peak is such an affine error.  Default: True for ``"minmax"`` and
+        ``"max"`` data, False for ``"mean"``.  The two per row count as
+        parameters.
     n_model_units : int
         Resolution of the model ring.
-    init : sequence of 3 floats, optional
-        First start (default: the model defaults 2.0, 0.4, 4.0); further starts
-        are drawn log-uniformly within ``bounds``.
-    n_starts : int
+    init : sequence, optional
+        First start (default: the model's defaults); further starts are drawn
+        log-uniformly within ``bounds``.
+    n_init : int
         Number of starts; the lowest cost wins.
-    bounds : (lower, upper)
-        Bounds on (tuning_kappa, recurrent_strength, recurrent_kappa).
-    random_state : int or numpy.random.Generator, optional
-    progress : bool
-        Show a progress bar over starts.
+    max_iter : int, optional
+        Cap on the evaluations of the cost per start (scipy's ``max_nfev``);
+        None: until convergence.
+    bounds : (lower, upper), optional
+        Bounds on the model's parameters (default :attr:`RivalModel.bounds`).
+    certify : bool
+        Re-solve the gains of every ensemble from 4 cold starts at the fitted
+        parameters and report whether the warm-started solutions were the best
+        found (attrs ``n_ensembles``, ``n_matched``, ``gradient_norm``,
+        ``hessian_min_eigenvalue``).
+    random_state : None, int or numpy.random.Generator
+        For the further starts (None: fresh entropy).
+    progress : bool, optional
+        Progress bar over starts (None: automatic).
 
     Returns
     -------
     xarray.Dataset
         ``estimate(parameter)``, ``stderr(parameter)`` (from the Jacobian at the
         optimum; it ignores that units sampled into a bin share their deviation
-        across stimuli, so it is optimistic), ``prediction(preferred_orientation,
-        stimulus_orientation, condition)`` (the population-level model, unit
-        preferences spread evenly in each bin), ``fitted`` (the model values
-        compared with each session), ``rmse`` and ``r2`` of that comparison.
+        across stimuli, so it is optimistic), ``p_adapter(session)`` (and
+        ``p_adapter_stderr`` when fitted), ``prediction(preferred_orientation,
+        stimulus_orientation, condition)`` (population level at the sessions'
+        mean adapter probability), ``fitted`` (the model values compared with
+        each session), ``rmse``, ``r2``, ``log_likelihood``, ``n_data``,
+        ``n_params``, ``aic``, ``bic``, and ``cost(iteration)``: the
+        least-squares cost at every evaluation of the winning start.
 
     Examples
     --------
     Noise-free data from known parameters are recovered exactly:
 
-    >>> data = predict_adaptation(1.8, 0.5, 3.0, p_adapter=0.3).expand_dims(session=1)
-    >>> fit = fit_adaptation_model(data, p_adapter=0.3, n_starts=1)
+    >>> data = predict_adaptation(1.8, 0.5, 3.0, baseline=0.2).expand_dims(session=1)
+    >>> fit = fit_adaptation_model(data, p_adapter=0.3, n_init=1, certify=False)
     >>> fit.estimate.values.round(4)
-    array([1.8, 0.5, 3. ])
+    array([1.8, 0.5, 3. , 0.2])
     """
+    if isinstance(model, str):
+        model = rival_model(model, gain_site=gain_site, objective=objective,
+                            n_model_units=n_model_units)
+    model.reset()
+    n_init = check_integer("n_init", n_init)
+    max_iter = check_integer("max_iter", max_iter, allow_none=True)
+    data = _as_normalized(data, normalization)
     arr = check_benucci(data)
-    if not 0 < p_adapter < 1:
-        raise NeurodataError(f"p_adapter must be in (0, 1); got {p_adapter}.")
-    norm = str(arr["normalization"].values)
-    centres = arr["preferred_orientation"].values.astype(float)
-    closed = arr["stimulus_orientation"].values.astype(float)
-    prefs = _unit_preferences(data, arr)
-    design = _design(centres, n_model_units, prefs)
-    y = arr.values
-    mask = np.isfinite(y)
-    lo, hi = (np.asarray(b, dtype=float) for b in bounds)
-
-    def predict(x):
-        curves = _model_curves(x, closed, p_adapter, n_model_units, gain_site)
-        return np.broadcast_to(_binned(curves, *design, norm), y.shape)
-
-    def resid(x):
-        try:
-            return (predict(x) - y)[mask]
-        except UnstableDynamicsError:
-            return np.full(int(mask.sum()), 1e3)
-
-    rng = np.random.default_rng(random_state)
-    best = None
-    for x0 in tqdm(_starts(init, n_starts, rng, lo, hi), desc="fit starts", disable=not progress):
-        res = least_squares(resid, x0, bounds=(lo, hi), x_scale="jac", xtol=1e-10, ftol=1e-12)
+    prior = prior or (str(arr["prior"].values) if "prior" in arr.coords else "single")
+    check_option("prior", prior, ("single", "benucci"))
+    if row_affine is None:
+        row_affine = str(arr["normalization"].values) in ("minmax", "max")
+    prob = _Problem(data, model, p_adapter, bool(fit_p_adapter), prior, row_affine)
+    lo, hi = prob.bounds(bounds)
+    rng = check_random_state(random_state)
+    best, best_costs = None, []
+    for x0 in progress_bar(prob.starts(init, n_init, rng, lo, hi), progress=progress,
+                           desc=f"fit {model.name}"):
+        prob.costs = []
+        res = least_squares(prob.resid, x0, jac=prob.jac, bounds=(lo, hi), x_scale="jac",
+                            xtol=1e-10, ftol=1e-12, max_nfev=max_iter)
         if best is None or res.cost < best.cost:
-            best = res
+            best, best_costs = res, list(prob.costs)
     assert best is not None
-    dof = max(int(mask.sum()) - len(PARAMETERS), 1)
-    cov = np.linalg.pinv(best.jac.T @ best.jac) * (2 * best.cost / dof)
-    fitted = predict(best.x)
-    r2 = 1 - 2 * best.cost / np.sum((y[mask] - y[mask].mean()) ** 2)
-    population = _binned(_model_curves(best.x, closed, p_adapter, n_model_units, gain_site),
-                         *_design(centres, n_model_units), norm)[0]
+    cert = model.certify(prob.split(best.x)[0], prob.closed, _biased(
+        prob.closed[:-1], np.unique(prob.split(best.x)[1]), prior), random_state=0) \
+        if certify else {}
+    return _fit_result(prob, best, best_costs, cert)
+
+
+def _fit_result(prob: _Problem, best, costs, cert) -> xr.Dataset:
+    mask, y = prob.mask, prob.y
+    n = int(mask.sum())
+    k = best.x.size + (2 * int(np.any(mask, axis=(2, 3)).sum()) if prob.row_affine else 0)
+    rss = 2 * best.cost
+    cov = np.linalg.pinv(best.jac.T @ best.jac) * (rss / max(n - k - 1, 1))
+    err = np.sqrt(np.clip(np.diag(cov), 0, None))
+    params, p = prob.split(best.x)
+    loglik = -0.5 * n * (np.log(2 * np.pi * rss / n) + 1.0)
+    centres = prob.centres
+    population = _binned(prob.model.curves(params, prob.closed, _biased(
+        prob.closed[:-1], [float(np.mean(p))], prob.prior))[0],
+        *_design(centres, prob.model.n_model_units), prob.norm, prob.level)[0]
+    p_err = err[prob.k:] if prob.fit_p else np.full(p.size, np.nan)
     return xr.Dataset(
-        {"estimate": ("parameter", best.x), "stderr": ("parameter", np.sqrt(np.diag(cov))),
-         "prediction": _label_prediction(population, centres, closed),
-         "fitted": (BENUCCI_DIMS, np.array(fitted)),
-         "rmse": float(np.sqrt(2 * best.cost / mask.sum())), "r2": float(r2)},
-        coords={"parameter": list(PARAMETERS), "session": arr["session"].values,
-                "normalization": norm},
-        attrs={"p_adapter": float(p_adapter), "n_model_units": int(n_model_units),
-               "gain_site": gain_site, "unit_preferences_used": int(prefs is not None),
-               "nfev": int(best.nfev)},
+        {"estimate": ("parameter", params), "stderr": ("parameter", err[: prob.k]),
+         "p_adapter": ("session", p), "p_adapter_stderr": ("session", p_err),
+         "prediction": _label_prediction(population, centres, prob.closed),
+         "fitted": (BENUCCI_DIMS, _close_circle(prob.fitted(best.x))),
+         "rmse": float(np.sqrt(rss / n)), "r2": float(1 - rss / np.sum((y[mask] - y[mask].mean())
+                                                                         ** 2)),
+         "log_likelihood": float(loglik), "n_data": n, "n_params": k + 1,
+         "aic": float(2 * (k + 1) - 2 * loglik), "bic": float((k + 1) * np.log(n) - 2 * loglik),
+         "cost": ("iteration", np.asarray(costs, dtype=float))},
+        coords={"parameter": list(prob.model.parameters), "session": prob.arr["session"].values,
+                "iteration": np.arange(len(costs)), "normalization": prob.norm,
+                "normalization_level": prob.level},
+        attrs={"model": prob.model.name, "gain_site": prob.model.gain_site,
+               "objective": prob.model.objective, "prior": prob.prior,
+               "p_adapter_fitted": int(prob.fit_p), "row_affine": int(prob.row_affine),
+               "n_model_units": prob.model.n_model_units,
+               "unit_preferences_used": int(prob.prefs is not None), "nfev": int(best.nfev),
+               **{key: (float(v) if isinstance(v, float) else int(v)) for key, v in cert.items()}},
     )
 
 
-def _unit_preferences(data, arr: xr.DataArray):
-    """Per-unit preferred orientations of a Benucci Dataset, if it has them."""
-    if not isinstance(data, xr.Dataset) or "unit_preference" not in data:
-        return None
-    prefs = data["unit_preference"]
-    if prefs.dims != ("session", "unit") or prefs.sizes["session"] != arr.sizes["session"]:
-        raise ShapeError("unit_preference must have dims ('session', 'unit') matching the data.")
-    return prefs.values
-
-
-class AdaptiveGainModel:
-    """Gain-control model fitted to population adaptation data.
-
-    A thin estimator around :func:`fit_adaptation_model`.  ``fit`` accepts
-    Benucci-format data or recordings aligned to stimulus presentations
-    (``(trial, unit)`` DataArrays, converted with :func:`benucci_format`).
-
-    Parameters
-    ----------
-    p_adapter : float
-        Probability of the adapter in the biased ensemble.
-    adapter : float
-        Adapter orientation in degrees (for ``(trial, unit)`` recordings).
-    n_model_units, n_starts, gain_site, random_state, progress
-        See :func:`fit_adaptation_model`.
-
-    Attributes
-    ----------
-    params_ : dict
-        Fitted ``tuning_kappa``, ``recurrent_strength``, ``recurrent_kappa``.
-    result_ : xarray.Dataset
-        Output of :func:`fit_adaptation_model`.
-    network_ : xarray.Dataset
-        The fitted ring network.
-    data_ : xarray.Dataset or xarray.DataArray
-        The Benucci-format data that were fitted.
-
-    Examples
-    --------
-    >>> from neurodata.datasets import make_adaptation_trials
-    >>> rec = make_adaptation_trials(100, n_trials=200, random_state=1)
-    >>> model = AdaptiveGainModel(p_adapter=0.3, n_starts=1).fit(rec)
-    >>> sorted(model.params_)
-    ['recurrent_kappa', 'recurrent_strength', 'tuning_kappa']
-    """
-
-    def __init__(self, p_adapter: float = 0.3, *, adapter: float = 0.0, n_model_units: int = 60,
-                 n_starts: int = 4, gain_site: str = "input", random_state=None,
-                 progress: bool = False):
-        self.p_adapter = p_adapter
-        self.adapter = adapter
-        self.n_model_units = n_model_units
-        self.n_starts = n_starts
-        self.gain_site = gain_site
-        self.random_state = random_state
-        self.progress = progress
-
-    def _as_benucci(self, x) -> xr.DataArray | xr.Dataset:
-        is_benucci = isinstance(x, xr.Dataset) or (
-            isinstance(x, xr.DataArray) and "session" in x.dims)
-        if is_benucci:
-            check_benucci(x)
-            return x
-        return benucci_format(x, adapter=self.adapter)
-
-    def fit(self, X, y=None) -> AdaptiveGainModel:
-        """Fit the model; ``X`` is Benucci-format data or (trial, unit) recordings."""
-        self.data_ = self._as_benucci(X)
-        self.result_ = fit_adaptation_model(
-            self.data_, p_adapter=self.p_adapter, n_model_units=self.n_model_units,
-            n_starts=self.n_starts, gain_site=self.gain_site, random_state=self.random_state,
-            progress=self.progress)
-        self.params_ = {p: float(self.result_.estimate.sel(parameter=p)) for p in PARAMETERS}
-        self.network_ = ring_network(self.n_model_units, **self.params_)
-        return self
-
-    def predict(self) -> xr.DataArray:
-        """The fitted model's population-level Benucci-format prediction."""
-        return self.result_["prediction"]
-
-    def score(self, X, y=None) -> float:
-        """R^2 of the population-level prediction against the session mean of ``X``."""
-        data = check_benucci(self._as_benucci(X))
-        pred = self.predict().sel(preferred_orientation=data.preferred_orientation,
-                                  stimulus_orientation=data.stimulus_orientation)
-        mean = data.mean("session")
-        ok = np.isfinite(mean.values)
-        resid = (mean - pred).values[ok]
-        total = np.sum((mean.values[ok] - mean.values[ok].mean()) ** 2)
-        return float(1 - np.sum(resid**2) / total)
-
-    def effects(self, **kwargs) -> xr.Dataset:
-        """:func:`adaptation_effects` of the fitted network."""
-        kwargs.setdefault("p_adapter", self.p_adapter)
-        kwargs.setdefault("gain_site", self.gain_site)
-        return adaptation_effects(self.network_, **kwargs)
+def history_of(fit: xr.Dataset) -> xr.Dataset:
+    """The training history of a fit: its cost at every evaluation, on ``iteration``."""
+    return make_history({"cost": fit["cost"].values,
+                         "best_cost": np.minimum.accumulate(fit["cost"].values)},
+                        attrs={"iteration": "evaluation of the least-squares cost (best start)"})

@@ -7,16 +7,17 @@ A population of ``N`` orientation-tuned neurons with preferred orientations
 
 (a von Mises bump over the doubled angle, peak ``1 + b``) and is coupled by a
 fixed recurrent weight matrix ``W``.  Adaptation changes only the diagonal
-gain matrix ``G = diag(g)``.  With ``gain_site="input"`` (the default) the gains
-scale each neuron's feedforward drive,
-
-.. math:: \\tau\\,\\dot r = -r + W r + G h(\\theta), \\qquad
-          r^* = (I - W)^{-1} G\\, h(\\theta),
-
-and with ``gain_site="total"`` they scale its whole input,
+gain matrix ``G = diag(g)``.  With ``gain_site="total"`` (the default) a
+neuron's gain scales its whole input, recurrent input included (what
+"single-neuron gain" conventionally means),
 
 .. math:: \\tau\\,\\dot r = -r + G\\,(W r + h(\\theta)), \\qquad
-          r^* = (I - G W)^{-1} G\\, h(\\theta).
+          r^* = (I - G W)^{-1} G\\, h(\\theta),
+
+and with ``gain_site="input"`` only its feedforward drive,
+
+.. math:: \\tau\\,\\dot r = -r + W r + G h(\\theta), \\qquad
+          r^* = (I - W)^{-1} G\\, h(\\theta).
 
 The fixed point is stable when every eigenvalue of ``W`` (``GW``) has real part
 below 1.
@@ -29,6 +30,14 @@ import scipy.linalg
 import xarray as xr
 from scipy.integrate import solve_ivp
 
+from neurodata._utils import (
+    check_array,
+    check_fraction,
+    check_integer,
+    check_option,
+    check_positive,
+    check_random_state,
+)
 from neurodata.errors import NeurodataError, ShapeError, UnstableDynamicsError
 from neurodata.gain_control._validation import (
     PERIOD,
@@ -107,9 +116,9 @@ def ring_network(
     Returns
     -------
     xarray.Dataset
-        ``weights(unit, presynaptic)`` and scalar variables ``tuning_kappa``,
+        ``weights(model_unit, presynaptic)`` and scalar variables ``tuning_kappa``,
         ``baseline``, ``recurrent_strength``, ``recurrent_kappa``; coordinate
-        ``preferred_orientation(unit)`` in degrees.
+        ``preferred_orientation(model_unit)`` in degrees.
 
     Examples
     --------
@@ -119,40 +128,34 @@ def ring_network(
     >>> net.preferred_orientation.values[:3]
     array([-90., -75., -60.])
     """
-    n = int(n_units)
-    if n < 2:
-        raise NeurodataError(f"n_units must be at least 2; got {n_units}.")
-    for name, val in (("tuning_kappa", tuning_kappa), ("recurrent_kappa", recurrent_kappa)):
-        if not np.isfinite(val) or val < 0:
-            raise NeurodataError(f"{name} must be a finite non-negative concentration; got {val}.")
-    if baseline < 0 or not np.isfinite(baseline):
-        raise NeurodataError(f"baseline must be a finite non-negative drive; got {baseline}.")
+    n = check_integer("n_units", n_units, minimum=2)
+    for name, val in (("tuning_kappa", tuning_kappa), ("recurrent_kappa", recurrent_kappa),
+                      ("baseline", baseline), ("weight_noise", weight_noise)):
+        check_positive(name, val, strict=False)
     phi = ring_preferred(n)
     if weights is None:
         w = _ring_weights(phi, recurrent_strength, recurrent_kappa)
         strength, kw = float(recurrent_strength), float(recurrent_kappa)
     else:
-        w = np.array(weights, dtype=float)
+        w = check_array("weights", weights, ndim=2, copy=True)
         if w.shape != (n, n):
             raise ShapeError(f"weights must be ({n}, {n}) for {n} units; got {w.shape}.")
-        if not np.all(np.isfinite(w)):
-            raise NeurodataError("weights has NaN or infinite values.")
         strength, kw = np.nan, np.nan
     if weight_noise > 0:
-        rng = np.random.default_rng(random_state)
+        rng = check_random_state(random_state)
         w = w * rng.lognormal(0.0, weight_noise, size=w.shape)
     return xr.Dataset(
         {
-            "weights": (("unit", "presynaptic"), w),
+            "weights": (("model_unit", "presynaptic"), w),
             "tuning_kappa": float(tuning_kappa),
             "baseline": float(baseline),
             "recurrent_strength": strength,
             "recurrent_kappa": kw,
         },
         coords={
-            "unit": np.arange(n),
+            "model_unit": np.arange(n),
             "presynaptic": np.arange(n),
-            "preferred_orientation": ("unit", phi),
+            "preferred_orientation": ("model_unit", phi),
         },
     )
 
@@ -164,37 +167,66 @@ def _unpack_network(network: xr.Dataset) -> tuple[np.ndarray, np.ndarray, float,
             f"'tuning_kappa', 'baseline'); got {type(network).__name__}."
         )
     w = network["weights"]
-    if w.dims != ("unit", "presynaptic") or w.shape[0] != w.shape[1]:
+    if w.dims != ("model_unit", "presynaptic") or w.shape[0] != w.shape[1]:
         raise ShapeError(
-            f"network weights must be square (unit, presynaptic); got {w.dims} {w.shape}.")
+            f"network weights must be square (model_unit, presynaptic); got {w.dims} {w.shape}.")
     phi = np.asarray(network["preferred_orientation"].values, dtype=float)
     return (np.asarray(w.values, dtype=float), phi, float(network["tuning_kappa"]),
             float(network["baseline"]))
 
 
+def biased_probabilities(n: int, k: int, p_adapter: float, shape: str = "single") -> np.ndarray:
+    """Probabilities of ``n`` distinct orientations with the adapter at index ``k``.
+
+    ``shape="single"``: the adapter has ``p_adapter``, the others share the rest
+    equally.  ``shape="benucci"``: the convention of published analyses of the
+    Benucci et al. data (:func:`benucci_prior`): ``p_adapter`` split 50/25/25
+    over the adapter and its two neighbours, and ``1 - p_adapter`` shared by the
+    ``n - 2`` other entries of the closed grid of ``n + 1`` orientations, whose
+    two ends (the orientation opposite to the adapter, listed twice) are merged
+    here: that orientation gets twice the share of the others.
+    """
+    check_option("shape", shape, ("single", "benucci"))
+    if shape == "single":
+        prob = np.full(n, (1.0 - p_adapter) / (n - 1))
+        prob[k] = p_adapter
+        return prob
+    if n % 2 or n < 6:
+        raise NeurodataError(f"the 'benucci' ensemble needs an even number (>= 6) of "
+                             f"orientations, so that one is opposite the adapter; got {n}.")
+    prob = np.full(n, (1.0 - p_adapter) / (n - 2))
+    prob[(k + n // 2) % n] *= 2.0
+    prob[k] = 0.5 * p_adapter
+    prob[(k - 1) % n] = prob[(k + 1) % n] = 0.25 * p_adapter
+    return prob
+
+
 def stimulus_ensemble(
-    n_orientations: int = 20, *, adapter: float = 0.0, p_adapter: float | None = None
+    n_orientations: int = 20, *, adapter: float = 0.0, p_adapter: float | None = None,
+    shape: str = "single",
 ) -> xr.DataArray:
     """Probabilities of grating orientations in a uniform or biased ensemble.
 
-    Orientations are ``-90 + 180 k / n`` degrees.  In the biased ensemble the
-    adapter orientation has probability ``p_adapter`` and the others share the
-    rest equally; ``p_adapter=None`` gives the uniform ensemble.
+    Orientations are ``-90 + 180 k / n`` degrees.  ``p_adapter=None`` gives the
+    uniform ensemble.  In the biased ensemble (``shape="single"``) the adapter
+    orientation has probability ``p_adapter`` and the others share the rest
+    equally; ``shape="benucci"`` follows the published analyses of the
+    Benucci et al. data (:func:`biased_probabilities`, :func:`benucci_prior`).
 
     Examples
     --------
     >>> ens = stimulus_ensemble(4, p_adapter=0.4)
     >>> ens.stimulus_orientation.values, ens.values
     (array([-90., -45.,   0.,  45.]), array([0.2, 0.2, 0.4, 0.2]))
+    >>> stimulus_ensemble(20, p_adapter=0.4, shape="benucci").sel(
+    ...     stimulus_orientation=[-9.0, 0.0, 9.0, 18.0, -90.0]).values.round(4)
+    array([0.1   , 0.2   , 0.1   , 0.0333, 0.0667])
     """
-    n = int(n_orientations)
-    if n < 2:
-        raise NeurodataError(f"n_orientations must be at least 2; got {n_orientations}.")
+    n = check_integer("n_orientations", n_orientations, minimum=2)
     theta = -PERIOD / 2 + PERIOD * np.arange(n) / n
     prob = np.full(n, 1.0 / n)
     if p_adapter is not None:
-        if not 0.0 <= p_adapter < 1.0:
-            raise NeurodataError(f"p_adapter must be in [0, 1); got {p_adapter}.")
+        check_fraction("p_adapter", p_adapter, closed="left")
         dist = np.abs(wrap_orientation(theta - adapter))
         k = int(np.argmin(dist))
         if dist[k] > 1e-6:
@@ -202,12 +234,12 @@ def stimulus_ensemble(
                 f"the adapter ({adapter:g} deg) is not one of the {n} ensemble orientations "
                 f"(steps of {PERIOD / n:g} deg from -90); choose an adapter on that grid."
             )
-        prob = np.full(n, (1.0 - p_adapter) / (n - 1))
-        prob[k] = p_adapter
+        prob = biased_probabilities(n, k, p_adapter, shape)
     return xr.DataArray(
         prob, dims="stimulus_orientation", coords={"stimulus_orientation": theta},
         name="probability",
-        attrs={"adapter": float(adapter), "p_adapter": np.nan if p_adapter is None else p_adapter},
+        attrs={"adapter": float(adapter), "p_adapter": np.nan if p_adapter is None else p_adapter,
+               "shape": shape},
     )
 
 
@@ -252,9 +284,9 @@ def feedforward_drive(network: xr.Dataset, orientations) -> xr.DataArray:
 
 def _label(r: np.ndarray, network: xr.Dataset, theta: np.ndarray, name: str) -> xr.DataArray:
     return xr.DataArray(
-        r, dims=("unit", "stimulus_orientation"), name=name,
-        coords={"unit": network["unit"].values,
-                "preferred_orientation": ("unit", network["preferred_orientation"].values),
+        r, dims=("model_unit", "stimulus_orientation"), name=name,
+        coords={"model_unit": network["model_unit"].values,
+                "preferred_orientation": ("model_unit", network["preferred_orientation"].values),
                 "stimulus_orientation": theta},
     )
 
@@ -276,7 +308,7 @@ def _spectral_abscissa(w_eff: np.ndarray, w: np.ndarray | None = None,
     return float(np.max(np.linalg.eigvals(w_eff).real))
 
 
-def check_stability(network: xr.Dataset, gains=None, *, gain_site: str = "input") -> float:
+def check_stability(network: xr.Dataset, gains=None, *, gain_site: str = "total") -> float:
     """Return the largest real part of the eigenvalues of ``W`` (or ``GW``); raise if >= 1.
 
     Raises
@@ -316,7 +348,7 @@ def _steady(w: np.ndarray, g: np.ndarray, h: np.ndarray, gain_site: str) -> np.n
 
 
 def steady_state(
-    network: xr.Dataset, orientations, gains=None, *, gain_site: str = "input"
+    network: xr.Dataset, orientations, gains=None, *, gain_site: str = "total"
 ) -> xr.DataArray:
     """Closed-form steady-state responses ``r*`` (the tuning curves).
 
@@ -340,7 +372,7 @@ def steady_state(
     Returns
     -------
     xarray.DataArray
-        ``response(unit, stimulus_orientation)``.
+        ``response(model_unit, stimulus_orientation)``.
 
     Raises
     ------
@@ -381,7 +413,7 @@ def simulate(
     *,
     tau: float = 1.0,
     r0=None,
-    gain_site: str = "input",
+    gain_site: str = "total",
     method: str = "exact",
     rtol: float = 1e-10,
     atol: float = 1e-12,
@@ -403,7 +435,7 @@ def simulate(
     Returns
     -------
     xarray.DataArray
-        ``rate(time, unit, stimulus_orientation)``.
+        ``rate(time, model_unit, stimulus_orientation)``.
 
     Examples
     --------
@@ -413,10 +445,8 @@ def simulate(
     >>> float(abs(traj.isel(time=-1) - r_inf).max()) < 1e-10
     True
     """
-    if method not in ("exact", "ode"):
-        raise NeurodataError(f"method must be 'exact' or 'ode'; got {method!r}.")
-    if not tau > 0:
-        raise NeurodataError(f"tau must be a positive time constant; got {tau}.")
+    check_option("method", method, ("exact", "ode"))
+    check_positive("tau", tau)
     times = np.atleast_1d(np.asarray(t, dtype=float))
     if times.ndim != 1 or np.any(times < 0) or np.any(np.diff(times) < 0):
         raise NeurodataError("t must be a 1-D array of non-negative, non-decreasing times.")
@@ -441,6 +471,6 @@ def simulate(
             raise UnstableDynamicsError(f"the ODE solver failed: {sol.message}")
         rates = sol.y.T.reshape(times.size, n, k)
     return xr.DataArray(
-        rates, dims=("time", "unit", "stimulus_orientation"), name="rate",
+        rates, dims=("time", "model_unit", "stimulus_orientation"), name="rate",
         coords={"time": times, **{c: r_star.coords[c] for c in r_star.coords}},
     )

@@ -13,6 +13,7 @@ from collections.abc import Hashable
 import numpy as np
 import xarray as xr
 
+from neurodata._utils import check_option
 from neurodata.errors import NeurodataError, ShapeError
 
 #: Period of orientation, in degrees.
@@ -45,12 +46,9 @@ def as_orientations(theta, name: str = "orientations") -> np.ndarray:
 
 
 def check_gain_site(gain_site: str) -> None:
-    """Raise unless ``gain_site`` is one of :data:`GAIN_SITES`."""
-    if gain_site not in GAIN_SITES:
-        raise NeurodataError(
-            f"gain_site must be 'input' (gains scale the feedforward drive) or 'total' "
-            f"(gains scale feedforward plus recurrent input); got {gain_site!r}."
-        )
+    """Raise unless ``gain_site`` is one of :data:`GAIN_SITES`: ``"input"`` (gains scale
+    the feedforward drive) or ``"total"`` (feedforward plus recurrent input)."""
+    check_option("gain_site", gain_site, GAIN_SITES)
 
 
 def check_periodic_grid(values, name: str) -> np.ndarray:

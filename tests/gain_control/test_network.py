@@ -42,7 +42,7 @@ def test_weight_noise_is_seeded():
 def test_drive_is_a_von_mises_bump_with_the_right_width():
     net = ring_network(36, tuning_kappa=2.0, baseline=0.1)
     h = feedforward_drive(net, [0.0]).sel(stimulus_orientation=0.0)
-    peak = h.sel(unit=int(np.argmin(abs(net.preferred_orientation.values))))
+    peak = h.sel(model_unit=int(np.argmin(abs(net.preferred_orientation.values))))
     assert float(peak) == pytest.approx(1.1)
     # half height above baseline at cos(2 d) = 1 - ln2 / kappa
     d = np.rad2deg(np.arccos(1 - np.log(2) / 2.0)) / 2
@@ -102,8 +102,10 @@ def test_exact_dynamics_relax_with_the_slowest_eigenvalue():
 
 def test_unstable_networks_raise_a_clear_error():
     net = ring_network(20, recurrent_strength=1.2)
-    with pytest.raises(UnstableDynamicsError, match=r"eigenvalues of W is 1\.2"):
+    with pytest.raises(UnstableDynamicsError, match=r"eigenvalues of G W is 1\.2"):
         steady_state(net, THETA)
+    with pytest.raises(UnstableDynamicsError, match=r"eigenvalues of W is 1\.2"):
+        steady_state(net, THETA, gain_site="input")
     with pytest.raises(UnstableDynamicsError, match="recurrent_strength"):
         simulate(net, THETA, [0.0, 1.0])
     stable = ring_network(20, recurrent_strength=0.6)
@@ -124,6 +126,13 @@ def test_stimulus_ensembles():
         stimulus_ensemble(20, adapter=5.0, p_adapter=0.3)
     with pytest.raises(NeurodataError, match="p_adapter"):
         stimulus_ensemble(20, p_adapter=1.5)
+    # the published convention: p split 50/25/25 around the adapter, the orientation
+    # opposite the adapter listed twice on the closed grid (so twice as likely)
+    ben = stimulus_ensemble(20, adapter=18.0, p_adapter=0.4, shape="benucci")
+    assert float(ben.sum()) == pytest.approx(1.0)
+    np.testing.assert_allclose(ben.sel(stimulus_orientation=[9.0, 18.0, 27.0]), [0.1, 0.2, 0.1])
+    assert float(ben.sel(stimulus_orientation=-72.0)) == pytest.approx(2 * 0.6 / 18)
+    assert float(ben.sel(stimulus_orientation=-45.0)) == pytest.approx(0.6 / 18)
 
 
 def test_bad_inputs():
@@ -153,7 +162,7 @@ def test_orientation_is_periodic():
 def test_input_site_response_is_linear_in_the_gains(gains, strength):
     net = ring_network(8, recurrent_strength=strength)
     g = np.array(gains)
-    r = steady_state(net, THETA, g).values
-    basis = np.stack([steady_state(net, THETA, np.where(np.arange(8) == i, 1.0, 1e-300)).values
-                      for i in range(8)])
+    r = steady_state(net, THETA, g, gain_site="input").values
+    basis = np.stack([steady_state(net, THETA, np.where(np.arange(8) == i, 1.0, 1e-300),
+                                   gain_site="input").values for i in range(8)])
     np.testing.assert_allclose(r, np.tensordot(g, basis, axes=1), rtol=1e-10, atol=1e-12)

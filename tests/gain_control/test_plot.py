@@ -35,8 +35,8 @@ def test_gain_and_tuning_panels(fx):
     np.testing.assert_allclose(ax.get_lines()[1].get_ydata(), fx.gains.sel(condition="biased"))
     ax = plot_tuning_curves(fx, units=[12])
     solid, dashed = ax.get_lines()[:2]
-    np.testing.assert_allclose(solid.get_ydata(), fx.tuning.sel(condition="uniform", unit=12))
-    np.testing.assert_allclose(dashed.get_ydata(), fx.tuning.sel(condition="biased", unit=12))
+    np.testing.assert_allclose(solid.get_ydata(), fx.tuning.sel(condition="uniform", model_unit=12))
+    np.testing.assert_allclose(dashed.get_ydata(), fx.tuning.sel(condition="biased", model_unit=12))
     assert dashed.get_linestyle() == "--"
 
 
@@ -51,7 +51,7 @@ def test_shift_and_extrema_panels(fx):
 
 
 def test_covariance_panels_share_a_scale(fx):
-    axes = plot_covariances(fx)
+    axes = plot_covariances(fx).axes[:3]
     images = [ax.get_images()[0] for ax in axes]
     assert len({im.get_clim() for im in images}) == 1
     np.testing.assert_allclose(images[2].get_array(),
@@ -61,10 +61,63 @@ def test_covariance_panels_share_a_scale(fx):
 
 def test_benucci_panels():
     pred = predict_adaptation()
-    axes = plot_benucci(pred.expand_dims(session=2), pred)
-    assert axes.shape == (2, 3)
+    fig, axes = plt.subplots(2, 3)
+    assert plot_benucci(pred.expand_dims(session=2), pred, axes=axes) is fig
     np.testing.assert_allclose(axes[0, 0].get_images()[0].get_array(),
                                pred.sel(condition="uniform").values)
     ratio = np.log2(pred.sel(condition="biased") / pred.sel(condition="uniform")).values
     np.testing.assert_allclose(axes[1, 2].get_images()[0].get_array(), ratio)
-    assert plot_benucci(pred.expand_dims(session=1)).shape == (1, 3)
+    assert len(plot_benucci(pred.expand_dims(session=1)).axes) == 4  # 3 panels, colour bar
+
+
+def test_network_and_dynamics_panels():
+    from neurodata.gain_control import (
+        feedforward_drive,
+        plot_dynamics,
+        plot_network,
+        simulate,
+        steady_state,
+    )
+
+    net = ring_network(24)
+    fig = plot_network(net, model_unit=5)
+    drive, resp = fig.axes[0].get_lines()
+    theta = drive.get_xdata()
+    np.testing.assert_allclose(drive.get_ydata(), feedforward_drive(net, theta).isel(model_unit=5))
+    np.testing.assert_allclose(resp.get_ydata(), steady_state(net, theta).isel(model_unit=5))
+    np.testing.assert_allclose(fig.axes[1].get_images()[0].get_array(), net.weights.values)
+    traj = simulate(net, [0.0], np.linspace(0, 4, 9))
+    ax = plot_dynamics(traj)
+    assert len(ax.get_lines()) == 4
+
+
+def test_data_effect_separable_comparison_and_confusion_panels():
+    import xarray as xr
+
+    from neurodata.gain_control import (
+        benucci_effects,
+        plot_benucci_effects,
+        plot_confusion,
+        plot_model_comparison,
+        plot_separable,
+        separable_fit,
+        simulate_benucci,
+    )
+
+    data = simulate_benucci("gain", n_sessions=2, random_state=0)
+    fx = benucci_effects(data)
+    fig = plot_benucci_effects(fx)
+    np.testing.assert_allclose(fig.axes[0].get_lines()[0].get_ydata(), fx.max_change)
+    np.testing.assert_allclose(fig.axes[2].get_lines()[0].get_ydata(), fx.covariance_distance)
+    sep = separable_fit(data)
+    fig = plot_separable(sep)
+    np.testing.assert_allclose(fig.axes[2].get_lines()[0].get_ydata(), sep.a)
+    np.testing.assert_allclose(fig.axes[1].get_images()[0].get_array(), sep.fitted_log_ratio)
+    table = xr.Dataset({"delta_bic": ("model", [0.0, 30.0, 4.0])},
+                       coords={"model": ["a", "b", "c"]})
+    widths = [p.get_width() for p in plot_model_comparison(table).patches]
+    np.testing.assert_allclose(widths, [0.5, 30.0, 4.0])
+    cm = xr.Dataset({"counts": (("true_model", "chosen_model"), [[3, 1], [0, 4]])},
+                    coords={"true_model": ["a", "b"], "chosen_model": ["a", "b"]})
+    ax = plot_confusion(cm)
+    assert [t.get_text() for t in ax.texts] == ["3", "1", "0", "4"]
