@@ -76,7 +76,7 @@ def run(*, epochs: int, steps: int, fractions, seeds=(0,), progress: bool = True
     torch.set_num_threads(1)
     ds, targets = load()
     t0 = time.process_time()
-    model = Neuroformer(**MODEL, epochs=epochs, random_state=0, progress=progress)
+    model = Neuroformer(**MODEL, n_epochs=epochs, random_state=0, progress=progress)
     model.fit(ds, intervals=PRETRAIN)
     pretrain_s = time.process_time() - t0
     w_train, _ = model.windows(ds, intervals=[TRAIN])
@@ -114,7 +114,7 @@ def run(*, epochs: int, steps: int, fractions, seeds=(0,), progress: bool = True
     return {"pretrain_cpu_s": pretrain_s, "epochs": epochs, "steps": steps,
             "n_pretrain_windows": int(sum(round((b - a) / 0.05) for a, b in PRETRAIN)),
             "n_train_windows": len(w_train), "n_test_windows": len(w_test), "rows": rows,
-            "history": model.history_}
+            "history": model.history_.to_dataframe().to_dict("list")}
 
 
 def table(result: dict) -> str:

@@ -23,6 +23,7 @@ from neurodata.datasets import (  # noqa: E402
     make_calcium_imaging,
     make_connectome_recordings,
     make_field_recording,
+    make_hub_network,
     make_motor_teacher,
     make_poisson_population,
     make_retina_population,
@@ -81,6 +82,15 @@ SAMPLES = {
         "filters",
         "neurodata.datasets.make_retina_population(48, 6, n_frames=1200, "
         "stimulus_shape=(8, 7, 7), random_state=0).drop_vars('true_rate')",
+    ),
+    "sample_hub": (
+        lambda: make_hub_network(n_trials=100, random_state=0).drop_vars(
+            ["connectivity", "lag", "target", "source"]),
+        "24 neurons of a Bernoulli GLM in which 3 hubs drive 5 targets each at 10-30 ms lags "
+        "(truth in the units table: driver, driver_lag), 100 one-second trials of a bar "
+        "sweeping over a 4 x 4 movie at 20 Hz",
+        "neurodata.datasets.make_hub_network(n_trials=100, random_state=0), without the "
+        "(target, source) matrices (the units table holds the same truth)",
     ),
     "sample_adaptation": (
         lambda: make_adaptation_trials(48, n_trials=300, peak_rate=20.0, tuning_kappa=1.5,

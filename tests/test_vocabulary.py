@@ -12,8 +12,6 @@ from __future__ import annotations
 import importlib
 import inspect
 
-import pytest
-
 from neurodata.schema import BANNED_PARAMETERS
 
 PACKAGES = ["neurodata", "neurodata.io", "neurodata.signals", "neurodata.datasets",
@@ -23,18 +21,7 @@ PACKAGES = ["neurodata", "neurodata.io", "neurodata.signals", "neurodata.dataset
 
 #: Signatures not yet brought in line, as "qualified.name:parameter".  Each
 #: module's part of issue 12 empties its entries; the list must end empty.
-PENDING: set[str] = {
-    "neurodata.neuroformer._estimator.Neuroformer:epochs",
-    "neurodata.neuroformer._estimator.Neuroformer:progress=True",
-    "neurodata.neuroformer._estimator.Neuroformer:random_state=0",
-    "neurodata.neuroformer._metrics.poisson_null:random_state=0",
-    "neurodata.neuroformer._readouts.BehaviourDecoder:progress=True",
-    "neurodata.neuroformer._readouts.BehaviourDecoder:random_state=0",
-    "neurodata.neuroformer._tokenizer.SpikeTokenizer.decode:rng",
-    "neurodata.neuroformer._train.train_network:epochs",
-    "neurodata.neuroformer._train.train_network:progress=True",
-    "neurodata.neuroformer._train.train_network:random_state=0",
-}
+PENDING: set[str] = set()
 
 
 def _callables():
@@ -90,9 +77,10 @@ def test_progress_defaults_to_automatic_and_random_state_to_none():
                      "entropy) everywhere:\n  " + "\n  ".join(new))
 
 
-@pytest.mark.parametrize("entry", sorted(PENDING))
-def test_pending_entries_are_still_real(entry):
-    # An entry that no longer matches anything must be removed from PENDING.
+def test_pending_is_empty():
+    # Issue 12 is done only when every signature uses the one vocabulary.
     names = {f"{q}:{p.name}" for q, p in _parameters()}
     names |= {f"{q}:{p.name}={p.default!r}" for q, p in _parameters()}
-    assert entry in names, f"{entry} is fixed; remove it from PENDING"
+    stale = sorted(e for e in PENDING if e not in names)
+    assert not stale, f"{stale} are fixed; remove them from PENDING"
+    assert not PENDING, f"signatures still to bring in line: {sorted(PENDING)}"

@@ -13,7 +13,7 @@ import xarray as xr
 
 from neurodata.errors import NeurodataError
 
-__all__ = ["make_hub_network"]
+__all__ = ["hub_connectivity", "make_hub_network"]
 
 
 def _check_params(n_neurons: int, n_hubs: int, targets_per_hub: int, n_trials: int,
@@ -156,6 +156,8 @@ def make_hub_network(n_neurons: int = 24, n_hubs: int = 3, targets_per_hub: int 
     (24, 4, 15)
     >>> bool((ds.spike_times.diff("spike") >= 0).all())
     True
+    >>> bool((hub_connectivity(ds).values == ds.connectivity.values).all())
+    True
     """
     _check_params(n_neurons, n_hubs, targets_per_hub, n_trials, trial_duration, lag_range, dt)
     rng = np.random.default_rng(random_state)
@@ -182,6 +184,9 @@ def make_hub_network(n_neurons: int = 24, n_hubs: int = 3, targets_per_hub: int 
     frame_times = np.arange(n_trial_frames * n_trials) / frame_rate
     trial_start = np.arange(n_trials) * trial_duration
     ids = np.arange(n_neurons)
+    has_driver = edge.any(axis=1)
+    driver = np.where(has_driver, ids[edge.argmax(axis=1)], -1)
+    driver_lag = np.where(has_driver, np.nanmax(np.where(edge, lag, -np.inf), axis=1), np.nan)
     return xr.Dataset(
         {
             "spike_times": ("spike", spike_times.astype(np.float64)),
@@ -191,7 +196,8 @@ def make_hub_network(n_neurons: int = 24, n_hubs: int = 3, targets_per_hub: int 
             "lag": (("target", "source"), lag),
         },
         coords={
-            "unit": ids, "is_hub": ("unit", is_hub),
+            "unit": ids, "is_hub": ("unit", is_hub), "driver": ("unit", driver),
+            "driver_lag": ("unit", driver_lag),
             "target": ids, "source": ids,
             "time_stimulus": frame_times,
             "trial_start_time": ("trial", trial_start),
@@ -200,3 +206,26 @@ def make_hub_network(n_neurons: int = 24, n_hubs: int = 3, targets_per_hub: int 
         attrs={"description": "Bernoulli GLM hub network (neurodata.datasets.make_hub_network)",
                "dt": dt, "frame_rate": frame_rate},
     )
+
+
+def hub_connectivity(recording: xr.Dataset) -> xr.DataArray:
+    """The planted ``(target, source)`` connectivity of a hub-network recording.
+
+    Rebuilt from the units table's ``driver`` column (see
+    :func:`make_hub_network`), so that it works on a recording read back
+    from NWB, where only unit-table columns travel with the spikes.
+
+    Examples
+    --------
+    >>> ds = make_hub_network(n_trials=2, random_state=0)
+    >>> int(hub_connectivity(ds).sum()), hub_connectivity(ds).dims
+    (15, ('target', 'source'))
+    """
+    if "driver" not in recording.coords:
+        raise NeurodataError("this recording has no 'driver' unit column; it was not made by "
+                             "make_hub_network (or by a version before it recorded drivers).")
+    ids = recording["unit"].values
+    driver = recording["driver"].values
+    edge = driver[:, None] == ids[None, :]
+    return xr.DataArray(edge, dims=("target", "source"), coords={"target": ids, "source": ids},
+                        name="connectivity")

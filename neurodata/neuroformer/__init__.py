@@ -20,6 +20,11 @@ from neurodata.neuroformer._metrics import (
     window_counts,
 )
 from neurodata.neuroformer._model import NeuroformerConfig, NeuroformerNet
+from neurodata.neuroformer._plot import (
+    plot_attention_connectivity,
+    plot_generated_raster,
+    plot_history,
+)
 from neurodata.neuroformer._readouts import BehaviourDecoder, attention_connectivity
 from neurodata.neuroformer._tokenizer import SpikeTokenizer, SpikeWindows
 from neurodata.neuroformer._train import train_network
@@ -36,6 +41,9 @@ __all__ = [
     "attention_connectivity",
     "behaviour_scores",
     "id_prediction_scores",
+    "plot_attention_connectivity",
+    "plot_generated_raster",
+    "plot_history",
     "poisson_null",
     "psth",
     "psth_correlation",

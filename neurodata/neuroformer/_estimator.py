@@ -6,6 +6,7 @@ import numpy as np
 import torch
 import xarray as xr
 
+from neurodata._utils import NeurodataEstimator, renamed_params
 from neurodata.errors import NeurodataError
 from neurodata.neuroformer._generate import generate_tokens, generated_recording
 from neurodata.neuroformer._inputs import (
@@ -16,7 +17,7 @@ from neurodata.neuroformer._inputs import (
 )
 from neurodata.neuroformer._model import NeuroformerConfig, NeuroformerNet
 from neurodata.neuroformer._tokenizer import SpikeTokenizer, spikes_from_recording
-from neurodata.neuroformer._train import train_network
+from neurodata.neuroformer._train import _evaluate, seed_of, train_network
 
 __all__ = ["Neuroformer"]
 
@@ -25,7 +26,8 @@ _ARCH = ("n_embd", "n_head", "n_state_layers", "n_past_layers", "n_history_layer
          "frame_kernel", "frame_stride", "contrastive", "clip_embd", "clip_temp")
 
 
-class Neuroformer:
+@renamed_params(epochs="n_epochs")
+class Neuroformer(NeurodataEstimator):
     """Neuroformer (Antoniades et al., ICLR 2024): a multimodal GPT of spiking activity.
 
     ``fit`` tokenizes the recording's spikes into (neuron-ID, dt) windows (see
@@ -53,24 +55,28 @@ class Neuroformer:
     contrastive, clip_embd, clip_temp
         CLIP-style alignment of the neural embedding with the stimulus (and
         behaviour) embeddings; projection width and temperature.
-    epochs, batch_size, learning_rate, weight_decay, warmup, grad_clip
-        Training settings, see :func:`train_network`.
+    n_epochs, batch_size, learning_rate, weight_decay, warmup, grad_clip
+        Training settings, see :func:`train_network` (``epochs`` is the
+        deprecated spelling of ``n_epochs``).
     checkpoint, resume
         Path of a checkpoint written after every epoch, and whether to resume from it.
     device : str or torch.device
         Where the network runs (CPU by default).
-    random_state : int
-        Seed of weight initialisation, window order and dropout.
-    progress : bool
-        Show progress bars.
+    random_state : int, numpy Generator or None
+        Seed of weight initialisation, window order and dropout (None: fresh
+        entropy, a different network every fit).
+    progress : bool or None
+        Show progress bars (None: automatic, only in an interactive session).
 
     Attributes
     ----------
     tokenizer_ : SpikeTokenizer
     config_ : NeuroformerConfig
     network_ : NeuroformerNet
-    history_ : list of dict
-        Per-epoch training losses.
+    history_ : xarray.Dataset
+        Per-epoch training (and validation) losses on ``iteration``.
+    seed_ : int
+        The integer seed the fit drew everything from.
     units_ : ndarray
         The unit ids of the vocabulary.
 
@@ -79,10 +85,11 @@ class Neuroformer:
     >>> from neurodata.datasets import make_hub_network
     >>> ds = make_hub_network(n_trials=3, random_state=0)
     >>> model = Neuroformer(n_embd=32, n_head=2, n_state_layers=1, n_history_layers=1,
-    ...                     n_self_layers=1, dropout=0.0, epochs=1, progress=False).fit(ds)
-    >>> model.units_.size, len(model.history_)
+    ...                     n_self_layers=1, dropout=0.0, n_epochs=1, random_state=0,
+    ...                     progress=False).fit(ds)
+    >>> model.units_.size, model.history_.sizes["iteration"]
     (24, 1)
-    >>> fake = model.generate(ds, intervals=[(1.0, 1.2)], progress=False)
+    >>> fake = model.generate(ds, intervals=[(1.0, 1.2)])
     >>> fake.sizes["trial"], fake.trial_stop_time.values.tolist()
     (1, [1.2])
     """
@@ -93,9 +100,9 @@ class Neuroformer:
                  n_behaviour_layers=4, n_self_layers=6, dropout=0.2, attn_dropout=0.0,
                  frame_window=0.15, frame_kernel=(3, 5, 5), frame_stride=None,
                  behaviour_samples=5, contrastive=False, clip_embd=512, clip_temp=0.5,
-                 epochs=10, batch_size=32, learning_rate=3e-4, weight_decay=0.1, warmup=0.05,
-                 grad_clip=1.0, checkpoint=None, resume=True, device="cpu", random_state=0,
-                 progress=True):
+                 n_epochs=10, batch_size=32, learning_rate=3e-4, weight_decay=0.1, warmup=0.05,
+                 grad_clip=1.0, checkpoint=None, resume=True, device="cpu", random_state=None,
+                 progress=None):
         self.window, self.window_prev, self.dt = window, window_prev, dt
         self.block_size, self.block_size_prev, self.overflow = block_size, block_size_prev, overflow
         self.n_embd, self.n_head = n_embd, n_head
@@ -106,7 +113,7 @@ class Neuroformer:
         self.frame_window, self.frame_kernel, self.frame_stride = frame_window, frame_kernel, frame_stride
         self.behaviour_samples = behaviour_samples
         self.contrastive, self.clip_embd, self.clip_temp = contrastive, clip_embd, clip_temp
-        self.epochs, self.batch_size, self.learning_rate = epochs, batch_size, learning_rate
+        self.n_epochs, self.batch_size, self.learning_rate = n_epochs, batch_size, learning_rate
         self.weight_decay, self.warmup, self.grad_clip = weight_decay, warmup, grad_clip
         self.checkpoint, self.resume, self.device = checkpoint, resume, device
         self.random_state, self.progress = random_state, progress
@@ -151,9 +158,8 @@ class Neuroformer:
             raise NeurodataError(f"this model was fit with {cfg.n_behaviour} behaviour input(s); "
                                  f"got {n_b}.")
 
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "network_"):
-            raise NeurodataError("this Neuroformer is not fitted yet; call fit(recording) first.")
+    def _check_fitted(self, attributes=None) -> None:
+        super()._check_fitted(attributes or "network_")
 
     @property
     def units_(self) -> np.ndarray:
@@ -180,11 +186,11 @@ class Neuroformer:
                                  n_behaviour=n_b, behaviour_samples=self.behaviour_samples if n_b else 0,
                                  n_outputs=n_outputs, **arch)
 
-    def _train_kwargs(self) -> dict:
-        return {"epochs": self.epochs, "batch_size": self.batch_size,
+    def _train_kwargs(self, seed: int) -> dict:
+        return {"n_epochs": self.n_epochs, "batch_size": self.batch_size,
                 "learning_rate": self.learning_rate, "weight_decay": self.weight_decay,
                 "warmup": self.warmup, "grad_clip": self.grad_clip, "device": self.device,
-                "random_state": self.random_state, "progress": self.progress}
+                "random_state": seed, "progress": self.progress}
 
     def fit(self, recording, *, intervals=None, stimulus=None, behaviour=None,
             validation_intervals=None, units=None, n_units=None, callback=None) -> Neuroformer:
@@ -218,27 +224,77 @@ class Neuroformer:
             val = tok.transform(recording, intervals=validation_intervals)
             self._attach(val, spec)
         cfg = self._config(tok, spec)
+        seed = seed_of(self.random_state)
         with torch.random.fork_rng():
-            torch.manual_seed(0 if self.random_state is None else int(self.random_state))
+            torch.manual_seed(seed)
             net = NeuroformerNet(cfg)
         if "behaviour" in spec:
             net.set_behaviour_scaling(torch.as_tensor(train.behaviour, dtype=torch.float32))
         video = spec.get("stimulus", (None,))[0]
         meta = {"config": cfg.to_dict(), "tokenizer": tok.get_state(),
-                "training": {k: v for k, v in self._train_kwargs().items()
+                "training": {k: v for k, v in self._train_kwargs(seed).items()
                              if k not in ("device", "progress")}}
         self.history_ = train_network(net, train, video=video, validation=val,
                                       checkpoint=self.checkpoint, resume=self.resume, meta=meta,
-                                      callback=callback, **self._train_kwargs())
-        self.tokenizer_, self.config_, self.network_ = tok, cfg, net
+                                      callback=callback, **self._train_kwargs(seed))
+        self.tokenizer_, self.config_, self.network_, self.seed_ = tok, cfg, net, seed
         return self
 
     def score(self, recording, *, intervals=None, stimulus=None, behaviour=None) -> float:
-        """Mean training loss (ID + dt cross-entropy, weighted) on ``recording``; lower is better."""
+        """Minus the mean training loss on ``recording``: higher is better.
+
+        The loss is the paper's objective, the cross-entropy of the next
+        neuron-ID and dt tokens (plus the contrastive term when
+        ``contrastive``), averaged over windows; its negative is the mean
+        log-likelihood per token (nats), 0 for a perfect model.
+
+        Examples
+        --------
+        >>> from neurodata.datasets import make_hub_network
+        >>> ds = make_hub_network(n_trials=2, random_state=0)
+        >>> m = Neuroformer(n_embd=16, n_head=2, n_state_layers=0, n_history_layers=1,
+        ...                 n_self_layers=0, window_prev=0.05, n_epochs=1, random_state=0,
+        ...                 progress=False).fit(ds)
+        >>> bool(m.score(ds) < 0)
+        True
+        """
         w, video = self.windows(recording, intervals=intervals, stimulus=stimulus,
                                 behaviour=behaviour)
-        from neurodata.neuroformer._train import _evaluate
-        return _evaluate(self.network_, w, video, self.batch_size, self.device, {})
+        return -float(_evaluate(self.network_, w, video, self.batch_size, self.device, {}))
+
+    def to_dataset(self) -> xr.Dataset:
+        """The fitted model's labelled part: unit embeddings, history and settings.
+
+        The network's weights (tens of millions of numbers at the paper's size)
+        are saved with ``checkpoint=``; this Dataset holds what an analysis
+        reads: each unit's learned token embedding ``(unit, feature)``, the
+        training history on ``iteration`` and the tokenizer and network
+        settings as attributes.
+
+        Examples
+        --------
+        >>> from neurodata.datasets import make_hub_network
+        >>> ds = make_hub_network(n_trials=2, random_state=0)
+        >>> m = Neuroformer(n_embd=16, n_head=2, n_state_layers=0, n_history_layers=1,
+        ...                 n_self_layers=0, window_prev=0.05, n_epochs=1, random_state=0,
+        ...                 progress=False).fit(ds)
+        >>> m.to_dataset().unit_embedding.dims
+        ('unit', 'feature')
+        """
+        self._check_fitted()
+        emb = self.network_.tok_emb.weight.detach().cpu().numpy()[:self.tokenizer_.n_units_]
+        attrs: dict = {"method": "Neuroformer (Antoniades et al. 2024)", "seed": int(self.seed_)}
+        tok = self.tokenizer_.get_state()
+        for key in ("window", "window_prev", "dt", "block_size", "block_size_prev"):
+            attrs[key] = tok[key]
+        for key, value in self.config_.to_dict().items():
+            if isinstance(value, (bool, int, float, str)) and key not in attrs:
+                attrs[key] = value
+        ds = xr.Dataset({"unit_embedding": (("unit", "feature"), emb.astype(np.float32))},
+                        coords={"unit": self.units_}, attrs=attrs)
+        for name, var in self.history_.data_vars.items():
+            ds[name] = var
+        return ds
 
     # -- generation ----------------------------------------------------------------------
     def generate(self, recording, *, intervals=None, stimulus=None, behaviour=None,
@@ -246,6 +302,10 @@ class Neuroformer:
                  temperature_dt: float = 1.0, top_p_dt: float = 0.95,
                  random_state=None, progress=None) -> xr.Dataset:
         """Simulate spikes in closed loop over ``intervals`` (default: the trials).
+
+        ``random_state`` seeds the sampling (None: the model's ``random_state``,
+        so that a seeded model generates reproducibly; fresh entropy when that
+        is None too); ``progress`` None follows the model's setting.
 
         Each interval is generated ``n_samples`` times, starting from the true past
         state before it; after that the model sees only its own spikes (and the

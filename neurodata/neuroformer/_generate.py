@@ -15,8 +15,8 @@ import math
 import numpy as np
 import torch
 import xarray as xr
-from tqdm.auto import tqdm
 
+from neurodata._utils import progress_bar, torch_generator
 from neurodata.errors import NeurodataError
 
 __all__ = ["generate_tokens", "sample_logits"]
@@ -130,14 +130,16 @@ def _window_tokens(net, tok, contexts, *, B, device, temperature, top_p, tempera
 def generate_tokens(net, tok, times: np.ndarray, uidx: np.ndarray, first_starts: np.ndarray,
                     n_windows: np.ndarray, *, modalities=None, temperature: float = 1.0,
                     top_p: float = 0.95, temperature_dt: float = 1.0, top_p_dt: float = 0.95,
-                    random_state: int | None = 0, device="cpu", progress: bool = True):
+                    random_state=None, device="cpu", progress: bool | None = None):
     """Generate spikes for sequences starting at ``first_starts`` (closed loop).
 
     ``times``/``uidx`` are the real spikes (sorted; token indices), used only for
     each sequence's first past state.  ``n_windows[b]`` windows are generated for
     sequence ``b``.  ``modalities(starts) -> dict`` returns the stimulus and
     behaviour tensors of windows starting at ``starts``.  Spike times are placed
-    uniformly inside their dt bin (see :meth:`SpikeTokenizer.decode`).  Returns
+    uniformly inside their dt bin (see :meth:`SpikeTokenizer.decode`).  Sampling
+    draws from a torch generator seeded by ``random_state`` (None: fresh
+    entropy); ``progress`` None is automatic.  Returns
     ``(sequence index, spike time, token index)`` arrays, sorted by time.
     """
     if temperature < 0 or temperature_dt < 0 or not (0 < top_p <= 1) or not (0 < top_p_dt <= 1):
@@ -145,8 +147,7 @@ def generate_tokens(net, tok, times: np.ndarray, uidx: np.ndarray, first_starts:
                              f"{temperature}, {temperature_dt}, {top_p}, {top_p_dt}.")
     device = torch.device(device)
     net.eval().to(device)
-    gen = torch.Generator(device=device)
-    gen.manual_seed(0 if random_state is None else int(random_state))
+    gen = torch_generator(random_state, device=device)
     B = len(first_starts)
     s0 = np.asarray(first_starts, dtype=float)
     lo = np.searchsorted(times, s0 - tok.window_prev)
@@ -156,7 +157,7 @@ def generate_tokens(net, tok, times: np.ndarray, uidx: np.ndarray, first_starts:
     buf_id = torch.as_tensor(bi, dtype=torch.long, device=device)
     out_seq, out_t, out_id = [], [], []
     n_win = int(np.max(n_windows, initial=0))
-    for w in tqdm(range(n_win), desc="generating", disable=not progress, leave=False):
+    for w in progress_bar(range(n_win), desc="generating", progress=progress, leave=False):
         starts_np = s0 + w * tok.window
         starts = torch.as_tensor(starts_np, dtype=torch.float64, device=device)
         prev_id, prev_dt = _past_tokens(tok, buf_t, buf_id, starts, device)

@@ -30,10 +30,12 @@ import numpy as np
 import torch
 import xarray as xr
 
+from neurodata._utils import NeurodataEstimator, check_fraction, check_integer
 from neurodata.errors import NeurodataError
 from neurodata.neuroformer._inputs import get_series
+from neurodata.neuroformer._metrics import _r2
 from neurodata.neuroformer._model import NeuroformerNet, make_batch
-from neurodata.neuroformer._train import train_network
+from neurodata.neuroformer._train import seed_of, train_network
 
 __all__ = ["BehaviourDecoder", "attention_connectivity"]
 
@@ -68,7 +70,7 @@ def attention_connectivity(model, recording, *, intervals=None, stimulus=None, b
     >>> from neurodata.neuroformer import Neuroformer
     >>> ds = make_hub_network(n_trials=2, random_state=0)
     >>> m = Neuroformer(n_embd=16, n_head=2, n_state_layers=0, n_history_layers=1,
-    ...                 n_self_layers=0, window_prev=0.05, epochs=1, progress=False).fit(ds)
+    ...                 n_self_layers=0, window_prev=0.05, n_epochs=1, progress=False).fit(ds)
     >>> attention_connectivity(m, ds).dims
     ('target', 'source')
     """
@@ -117,14 +119,15 @@ def _targets(recording, target, starts, window) -> tuple[np.ndarray, list[str]]:
     return out, [s[0] for s in series]
 
 
-class BehaviourDecoder:
+class BehaviourDecoder(NeurodataEstimator):
     """Fine-tune a behaviour head on a (pretrained) Neuroformer with few labels.
 
     Parameters
     ----------
     pretrained : Neuroformer
         A fitted model: its tokenizer and architecture are reused, and its weights
-        too unless ``from_scratch``.
+        too unless ``from_scratch``.  :func:`sklearn.base.clone` shares it (it is
+        the decoder's input, like a prefit estimator) rather than copying it.
     from_scratch : bool
         Start from random weights (same architecture), the baseline of the paper's
         few-shot comparison.
@@ -139,7 +142,9 @@ class BehaviourDecoder:
     generative_weight : float
         Weight of the spike-prediction loss kept during fine-tuning.
     device, random_state, progress
-        As for :class:`Neuroformer`; ``device=None`` uses the pretrained model's.
+        As for :class:`Neuroformer`; ``device=None`` uses the pretrained model's;
+        ``random_state`` (None: fresh entropy) draws the labelled windows, the
+        head's initial weights, the batches and dropout.
 
     Attributes
     ----------
@@ -149,7 +154,8 @@ class BehaviourDecoder:
         Names of the decoded variables.
     train_index_ : ndarray
         The labelled windows used, as indices into the windows of ``fit``.
-    history_ : list of dict
+    history_ : xarray.Dataset
+        Per-epoch losses on ``iteration``.
 
     Examples
     --------
@@ -159,29 +165,48 @@ class BehaviourDecoder:
     >>> phase = xr.DataArray(np.sin(2 * np.pi * np.arange(0, 2, 0.01)), dims="time_phase",
     ...                      coords={"time_phase": np.arange(0, 2, 0.01)}, name="phase")
     >>> m = Neuroformer(n_embd=16, n_head=2, n_state_layers=0, n_history_layers=1,
-    ...                 n_self_layers=0, window_prev=0.05, epochs=1, progress=False).fit(ds)
-    >>> dec = BehaviourDecoder(m, steps=2, progress=False).fit(ds, phase, intervals=[(0.1, 1.9)])
+    ...                 n_self_layers=0, window_prev=0.05, n_epochs=1, progress=False).fit(ds)
+    >>> dec = BehaviourDecoder(m, steps=2, random_state=0, progress=False)
+    >>> dec = dec.fit(ds, phase, intervals=[(0.1, 1.9)])
     >>> dec.predict(ds, intervals=[(0.1, 1.9)]).dims
     ('time', 'output')
     """
 
-    def __init__(self, pretrained, *, from_scratch: bool = False, fraction: float = 1.0,
+    def __init__(self, pretrained=None, *, from_scratch: bool = False, fraction: float = 1.0,
                  steps: int = 300, batch_size: int = 32, learning_rate: float = 3e-4,
                  weight_decay: float = 0.1, warmup: float = 0.05, grad_clip: float = 1.0,
-                 generative_weight: float = 1.0, device=None, random_state=0, progress=True):
+                 generative_weight: float = 1.0, device=None, random_state=None,
+                 progress=None):
         self.pretrained, self.from_scratch, self.fraction = pretrained, from_scratch, fraction
         self.steps, self.batch_size, self.learning_rate = steps, batch_size, learning_rate
         self.weight_decay, self.warmup, self.grad_clip = weight_decay, warmup, grad_clip
         self.generative_weight, self.device = generative_weight, device
         self.random_state, self.progress = random_state, progress
 
-    def _build(self, n_outputs: int) -> NeuroformerNet:
-        base = self.pretrained
+    def get_params(self, deep: bool = True) -> dict:
+        """The decoder's own parameters; ``pretrained`` is an input, not a sub-estimator to tune."""
+        return super().get_params(deep=False)
+
+    def __sklearn_clone__(self):
+        params = self.get_params(deep=False)
+        pretrained = params.pop("pretrained")
+        from sklearn.base import clone
+
+        return type(self)(pretrained, **{k: clone(v, safe=False) for k, v in params.items()})
+
+    def _base(self):
+        if self.pretrained is None:
+            raise NeurodataError("BehaviourDecoder needs a fitted Neuroformer: "
+                                 "BehaviourDecoder(pretrained=model).")
+        return self.pretrained
+
+    def _build(self, n_outputs: int, seed: int) -> NeuroformerNet:
+        base = self._base()
         base._check_fitted()
         cfg = copy.deepcopy(base.config_)
         cfg.n_outputs = n_outputs
         with torch.random.fork_rng():
-            torch.manual_seed(0 if self.random_state is None else int(self.random_state) + 1)
+            torch.manual_seed(seed + 1)
             net = NeuroformerNet(cfg)
         state = base.network_.state_dict()
         if self.from_scratch:
@@ -196,24 +221,26 @@ class BehaviourDecoder:
         ``target`` is a 1-D series (name or DataArray) or a list of them, e.g. the
         sine and cosine of head direction; NaN samples raise.
         """
-        if not 0 < self.fraction <= 1:
-            raise NeurodataError(f"fraction must be in (0, 1]; got {self.fraction}.")
-        w, video = self.pretrained.windows(recording, intervals=intervals, stimulus=stimulus,
-                                           behaviour=behaviour)
-        y, names = _targets(recording, target, w.start, self.pretrained.window)
-        rng = np.random.default_rng(self.random_state)
+        check_fraction("fraction", self.fraction, closed="right")
+        check_integer("steps", self.steps, minimum=1)
+        base = self._base()
+        w, video = base.windows(recording, intervals=intervals, stimulus=stimulus,
+                                behaviour=behaviour)
+        y, names = _targets(recording, target, w.start, base.window)
+        seed = seed_of(self.random_state)
+        rng = np.random.default_rng(seed)
         n = max(1, round(self.fraction * len(w)))
         self.train_index_ = np.sort(rng.choice(len(w), size=n, replace=False))
         self.target_mean_, self.target_std_ = y.mean(0), y.std(0) + 1e-6
         w.target = (y - self.target_mean_) / self.target_std_
         train = w.subset(self.train_index_)
-        net = self._build(y.shape[1])
-        epochs = max(1, math.ceil(self.steps / math.ceil(len(train) / self.batch_size)))
-        device = self.pretrained.device if self.device is None else self.device
+        net = self._build(y.shape[1], seed)
+        n_epochs = max(1, math.ceil(self.steps / math.ceil(len(train) / self.batch_size)))
+        device = base.device if self.device is None else self.device
         self.history_ = train_network(
-            net, train, video=video, epochs=epochs, batch_size=self.batch_size,
+            net, train, video=video, n_epochs=n_epochs, batch_size=self.batch_size,
             learning_rate=self.learning_rate, weight_decay=self.weight_decay, warmup=self.warmup,
-            grad_clip=self.grad_clip, device=device, random_state=self.random_state,
+            grad_clip=self.grad_clip, device=device, random_state=seed,
             progress=self.progress, loss_kwargs={"generative_weight": self.generative_weight},
             max_steps=self.steps)
         self.network_, self.outputs_ = net, names
@@ -222,8 +249,7 @@ class BehaviourDecoder:
     @torch.no_grad()
     def predict(self, recording, *, intervals=None, stimulus=None, behaviour=None) -> xr.DataArray:
         """Decoded values at the centre of every window: ``(time, output)``."""
-        if not hasattr(self, "network_"):
-            raise NeurodataError("this BehaviourDecoder is not fitted yet; call fit() first.")
+        self._check_fitted("network_")
         w, video = self.pretrained.windows(recording, intervals=intervals, stimulus=stimulus,
                                            behaviour=behaviour)
         device = torch.device(self.pretrained.device if self.device is None else self.device)
@@ -236,3 +262,59 @@ class BehaviourDecoder:
         return xr.DataArray(y, dims=("time", "output"),
                             coords={"time": w.start + self.pretrained.window / 2,
                                     "output": self.outputs_}, name="decoded")
+
+    def score(self, recording, target, *, intervals=None, stimulus=None,
+              behaviour=None) -> float:
+        """R² of the decoded values against ``target`` at the window centres (higher is better).
+
+        Examples
+        --------
+        >>> from neurodata.datasets import make_hub_network
+        >>> from neurodata.neuroformer import Neuroformer
+        >>> ds = make_hub_network(n_trials=2, random_state=0)
+        >>> t = np.arange(0, 2, 0.01)
+        >>> phase = xr.DataArray(np.sin(2 * np.pi * t), dims="time_phase",
+        ...                      coords={"time_phase": t}, name="phase")
+        >>> m = Neuroformer(n_embd=16, n_head=2, n_state_layers=0, n_history_layers=1,
+        ...                 n_self_layers=0, window_prev=0.05, n_epochs=1, progress=False).fit(ds)
+        >>> dec = BehaviourDecoder(m, steps=2, progress=False).fit(ds, phase, intervals=[(0.1, 1.9)])
+        >>> bool(dec.score(ds, phase, intervals=[(0.1, 1.9)]) <= 1.0)
+        True
+        """
+        pred = self.predict(recording, intervals=intervals, stimulus=stimulus,
+                            behaviour=behaviour)
+        starts = pred["time"].values - self.pretrained.window / 2
+        y, _ = _targets(recording, target, starts, self.pretrained.window)
+        return _r2(y.astype(float), pred.values.astype(float))
+
+    def to_dataset(self) -> xr.Dataset:
+        """The decoder's readout: head weights ``(output, feature)``, scaling and history.
+
+        Examples
+        --------
+        >>> from neurodata.datasets import make_hub_network
+        >>> from neurodata.neuroformer import Neuroformer
+        >>> ds = make_hub_network(n_trials=2, random_state=0)
+        >>> t = np.arange(0, 2, 0.01)
+        >>> phase = xr.DataArray(np.sin(2 * np.pi * t), dims="time_phase",
+        ...                      coords={"time_phase": t}, name="phase")
+        >>> m = Neuroformer(n_embd=16, n_head=2, n_state_layers=0, n_history_layers=1,
+        ...                 n_self_layers=0, window_prev=0.05, n_epochs=1, progress=False).fit(ds)
+        >>> dec = BehaviourDecoder(m, steps=2, progress=False).fit(ds, phase, intervals=[(0.1, 1.9)])
+        >>> dec.to_dataset().head_weight.dims
+        ('output', 'feature')
+        """
+        self._check_fitted("network_")
+        lin = self.network_.head_behaviour
+        ds = xr.Dataset(
+            {"head_weight": (("output", "feature"), lin.weight.detach().cpu().numpy()),
+             "head_bias": ("output", lin.bias.detach().cpu().numpy()),
+             "target_mean": ("output", np.asarray(self.target_mean_, dtype=float)),
+             "target_std": ("output", np.asarray(self.target_std_, dtype=float)),
+             "train_index": ("labelled_window", np.asarray(self.train_index_, dtype=np.int64))},
+            coords={"output": list(self.outputs_)},
+            attrs={"from_scratch": int(self.from_scratch), "fraction": float(self.fraction),
+                   "steps": int(self.steps)})
+        for name, var in self.history_.data_vars.items():
+            ds[name] = var
+        return ds

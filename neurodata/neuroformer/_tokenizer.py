@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, fields
 import numpy as np
 import xarray as xr
 
+from neurodata._utils import check_random_state, renamed_kwargs
 from neurodata.errors import InvalidRecordingError, NeurodataError, NoNeuralDataError
 
 __all__ = ["SpikeTokenizer", "SpikeWindows", "spikes_from_recording", "window_starts"]
@@ -414,21 +415,33 @@ class SpikeTokenizer:
             prev_id=p_id.astype(small), prev_dt=p_dt.astype(small),
             n_current=n_cur, n_prev=n_prev)
 
+    @renamed_kwargs(rng="random_state")
     def decode(self, ids: np.ndarray, dts: np.ndarray, starts: np.ndarray,
-               rng: np.random.Generator | None = None):
+               random_state=None, *, jitter: bool = False):
         """Turn current-state tokens back into spike (time, unit id) arrays.
 
         ``ids``/``dts`` are ``(window, position)`` token arrays (special tokens are
         skipped).  A dt token ``k`` stands for the times that round to ``k * dt``; with
-        ``rng`` each spike is placed uniformly in that bin (clipped to the window), the
-        inverse of the rounding, otherwise at ``k * dt``.  Returns times sorted.
+        ``jitter`` each spike is placed uniformly in that bin (clipped to the window), the
+        inverse of the rounding, drawing from ``random_state`` (None: fresh entropy);
+        otherwise at ``k * dt``.  Returns times sorted.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from neurodata.datasets import make_hub_network
+        >>> tok = SpikeTokenizer().fit(make_hub_network(n_trials=1, random_state=0))
+        >>> t, u = tok.decode(np.array([[0, 1]]), np.array([[2, 0]]), np.array([10.0]))
+        >>> t.round(3).tolist(), u.tolist() == tok.units_[[1, 0]].tolist()
+        ([10.0, 10.02], True)
         """
         ids, dts = np.asarray(ids), np.asarray(dts)
         keep = (ids < self.n_units_) & (dts < self.n_dt_)
         w, _ = np.nonzero(keep)
         k = dts[keep].astype(float)
         offset = k * self.dt
-        if rng is not None:
+        if jitter or random_state is not None:
+            rng = check_random_state(random_state)
             lo = np.maximum(offset - self.dt / 2, 0.0)
             hi = np.minimum(offset + self.dt / 2, self.window)
             offset = lo + rng.random(offset.shape) * np.maximum(hi - lo, 0.0)

@@ -22,9 +22,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import xarray as xr
 from torch import nn
-from tqdm.auto import tqdm
 
+from neurodata._utils import make_history, progress_bar, renamed_kwargs, spawn_seed
 from neurodata.errors import NeurodataError
 from neurodata.neuroformer._model import NeuroformerNet, make_batch
 
@@ -172,10 +173,11 @@ def release_memory() -> None:
         _LIBC[0].malloc_trim(0)
 
 
-def _check_settings(windows, epochs, batch_size, learning_rate, weight_decay, warmup,
+def _check_settings(windows, n_epochs, batch_size, learning_rate, weight_decay, warmup,
                     grad_clip) -> None:
-    if epochs < 1 or batch_size < 1:
-        raise NeurodataError(f"epochs and batch_size must be >= 1; got {epochs}, {batch_size}.")
+    if n_epochs < 1 or batch_size < 1:
+        raise NeurodataError(f"n_epochs and batch_size must be >= 1; got {n_epochs}, "
+                             f"{batch_size}.")
     if len(windows) == 0:
         raise NeurodataError("there are no training windows.")
     if not (np.isfinite(learning_rate) and learning_rate > 0) or weight_decay < 0 \
@@ -221,18 +223,41 @@ def _run_epoch(net, opt, windows, batches, *, video, device, step: int, lr_at, g
     return sums, step, n_run
 
 
-def train_network(net: NeuroformerNet, windows, *, video=None, validation=None, epochs: int = 10,
+def seed_of(random_state) -> int:
+    """The integer seed a training run derives its window order and dropout from.
+
+    An int is used as it is (so that ``random_state=0`` reproduces earlier runs);
+    ``None`` draws fresh entropy and a Generator draws from it (a 32-bit seed).
+
+    Examples
+    --------
+    >>> seed_of(3), seed_of(None) == seed_of(None)
+    (3, False)
+    """
+    if isinstance(random_state, (int, np.integer)) and not isinstance(random_state, bool):
+        return int(random_state)
+    return spawn_seed(random_state) % 2**32
+
+
+def _history(records: list[dict]) -> xr.Dataset:
+    return make_history([{k: v for k, v in r.items() if k != "epoch"} for r in records],
+                        attrs={"iteration": "training epoch (iteration i ends epoch i + 1)"})
+
+
+@renamed_kwargs(epochs="n_epochs")
+def train_network(net: NeuroformerNet, windows, *, video=None, validation=None, n_epochs: int = 10,
                   batch_size: int = 32, learning_rate: float = 3e-4, weight_decay: float = 0.1,
                   betas=(0.9, 0.95), warmup: float = 0.05, grad_clip: float = 1.0,
                   checkpoint=None, resume: bool = True, meta: dict | None = None,
-                  device="cpu", random_state: int | None = 0, progress: bool = True,
+                  device="cpu", random_state=None, progress: bool | None = None,
                   loss_kwargs: dict | None = None, callback=None,
                   length_grouping: int = 1, max_steps: int | None = None,
-                  release_memory_every_step: bool = True) -> list[dict]:
+                  release_memory_every_step: bool = True) -> xr.Dataset:
     """Train ``net`` on tokenized ``windows``; return the per-epoch history.
 
     Each epoch visits the windows in seeded random batches (seed
-    ``(random_state, epoch)``; ``length_grouping > 1`` groups windows of similar
+    ``(seed, epoch)``, the seed being ``random_state`` itself when it is an int
+    and fresh entropy when it is None; ``length_grouping > 1`` groups windows of similar
     length, see :func:`_epoch_batches`), and dropout draws from a torch generator
     seeded per epoch, so that a run is reproducible and a resumed run continues
     exactly where the checkpoint left off.  With ``checkpoint`` (a path), the
@@ -244,6 +269,13 @@ def train_network(net: NeuroformerNet, windows, *, video=None, validation=None, 
     ``max_steps`` caps the number of optimiser steps (the schedule then spans
     ``max_steps``; the last epoch may be partial).  ``release_memory_every_step``
     returns freed memory to the system after each step (see :func:`release_memory`).
+    ``progress`` (None: automatic) shows a bar per epoch.
+
+    Returns
+    -------
+    xarray.Dataset
+        One record per epoch on ``iteration``: ``step`` (optimiser steps so far),
+        ``lr``, ``train_loss`` and its parts, ``val_loss`` with ``validation``.
 
     Examples
     --------
@@ -254,38 +286,41 @@ def train_network(net: NeuroformerNet, windows, *, video=None, validation=None, 
     >>> cfg = NeuroformerConfig(n_units=tok.n_units_, n_dt=tok.n_dt_, block_size=tok.block_size_,
     ...                         block_size_prev=tok.block_size_prev_, n_embd=16, n_head=2,
     ...                         n_state_layers=0, n_history_layers=1, n_self_layers=0)
-    >>> history = train_network(NeuroformerNet(cfg), tok.transform(ds), epochs=2, progress=False)
-    >>> [h["epoch"] for h in history], history[1]["train_loss"] < history[0]["train_loss"]
-    ([1, 2], True)
+    >>> history = train_network(NeuroformerNet(cfg), tok.transform(ds), n_epochs=2,
+    ...                         random_state=0, progress=False)
+    >>> history.sizes["iteration"], bool(history.train_loss[1] < history.train_loss[0])
+    (2, True)
     """
-    _check_settings(windows, epochs, batch_size, learning_rate, weight_decay, warmup, grad_clip)
+    _check_settings(windows, n_epochs, batch_size, learning_rate, weight_decay, warmup, grad_clip)
     loss_kwargs = loss_kwargs or {}
     device = torch.device(device)
     net.to(device)
     opt = configure_optimizer(net, learning_rate=learning_rate, weight_decay=weight_decay,
                               betas=betas)
     n_batches = math.ceil(len(windows) / batch_size)
-    total_steps = epochs * n_batches if max_steps is None else min(epochs * n_batches, max_steps)
+    total_steps = (n_epochs * n_batches if max_steps is None
+                   else min(n_epochs * n_batches, max_steps))
 
     def lr_at(step: int) -> float:
         return learning_rate * lr_multiplier(step, total_steps, warmup)
 
     history: list[dict] = []
     start_epoch, step = 0, 0
+    seed = seed_of(random_state)
     if checkpoint is not None and resume and Path(checkpoint).exists():
         state = load_checkpoint(checkpoint, expect=meta)
         net.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
         start_epoch, step, history = state["epoch"], state["step"], list(state["history"])
-    seed = 0 if random_state is None else int(random_state)
-    for epoch in range(start_epoch, epochs):
+        seed = int(state.get("seed", seed))     # a resumed run continues the same draws
+    for epoch in range(start_epoch, n_epochs):
         batches = _epoch_batches(windows, batch_size, np.random.default_rng([seed, epoch]),
                                  group=length_grouping)
         net.train()
-        bar = tqdm(range(n_batches), desc=f"epoch {epoch + 1}/{epochs}", disable=not progress,
-                   leave=False)
+        bar = progress_bar(range(n_batches), desc=f"epoch {epoch + 1}/{n_epochs}",
+                           progress=progress, leave=False)
         with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
-            torch.manual_seed(seed * 100_003 + epoch)
+            torch.manual_seed((seed * 100_003 + epoch) % 2**63)
             sums, step, n_run = _run_epoch(net, opt, windows, batches, video=video,
                                            device=device, step=step, lr_at=lr_at,
                                            grad_clip=grad_clip, loss_kwargs=loss_kwargs, bar=bar,
@@ -301,8 +336,8 @@ def train_network(net: NeuroformerNet, windows, *, video=None, validation=None, 
         if checkpoint is not None:
             save_checkpoint(checkpoint, {"model": net.state_dict(), "optimizer": opt.state_dict(),
                                          "epoch": epoch + 1, "step": step, "history": history,
-                                         "meta": meta or {}})
+                                         "seed": seed, "meta": meta or {}})
         if callback is not None and callback(record):
             break
     net.eval()
-    return history
+    return _history(history)

@@ -14,12 +14,13 @@ N_TEST = 20
 #: A model small enough to train on one CPU core in well under a minute.
 HUB_PARAMS = dict(n_embd=48, n_head=4, n_state_layers=1, n_history_layers=1, n_stimulus_layers=1,
                   n_self_layers=1, dropout=0.0, window_prev=0.05, frame_window=0.1,
-                  frame_kernel=(2, 1, 1), contrastive=True, clip_embd=32, epochs=8,
+                  frame_kernel=(2, 1, 1), contrastive=True, clip_embd=32, n_epochs=8,
                   batch_size=16, learning_rate=2e-3, progress=False, random_state=0)
 
 TINY_PARAMS = dict(n_embd=16, n_head=2, n_state_layers=1, n_history_layers=1, n_stimulus_layers=1,
                    n_self_layers=1, dropout=0.0, window_prev=0.05, frame_window=0.1,
-                   frame_kernel=(2, 1, 1), epochs=1, batch_size=16, progress=False)
+                   frame_kernel=(2, 1, 1), n_epochs=1, batch_size=16, progress=False,
+                   random_state=0)
 
 
 @pytest.fixture(autouse=True)

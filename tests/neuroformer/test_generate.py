@@ -34,7 +34,7 @@ def test_top_p_keeps_the_nucleus_with_renormalised_probabilities():
 @pytest.fixture(scope="module")
 def model(small_hub):
     torch.manual_seed(0)
-    return Neuroformer(**dict(TINY_PARAMS, epochs=2)).fit(small_hub, stimulus="stimulus")
+    return Neuroformer(**dict(TINY_PARAMS, n_epochs=2)).fit(small_hub, stimulus="stimulus")
 
 
 def _gen(model, ds, **kw):

@@ -20,7 +20,7 @@ from .conftest import TINY_PARAMS
 
 @pytest.fixture(scope="module")
 def model(small_hub):
-    return Neuroformer(**dict(TINY_PARAMS, epochs=1, n_history_layers=2)).fit(
+    return Neuroformer(**dict(TINY_PARAMS, n_epochs=1, n_history_layers=2)).fit(
         small_hub, stimulus="stimulus")
 
 
@@ -65,19 +65,19 @@ def _count_target(ds, model):
 def test_fine_tuning_learns_a_decodable_target(model, small_hub):
     target = _count_target(small_hub, model)
     iv = [(0.05, 3.95)]
-    dec = BehaviourDecoder(model, steps=150, learning_rate=3e-3, progress=False).fit(
+    dec = BehaviourDecoder(model, steps=150, learning_rate=3e-3, random_state=0, progress=False).fit(
         small_hub, target, intervals=iv, stimulus="stimulus")
     pred = dec.predict(small_hub, intervals=iv, stimulus="stimulus")
     assert pred.dims == ("time", "output") and pred.output.values.tolist() == ["count"]
     true = target.interp(time_count=pred.time.values).values
     assert float(behaviour_scores(pred.values[:, 0], true).r[0]) > 0.8
-    assert dec.history_[-1]["train_behaviour"] < dec.history_[0]["train_behaviour"]
+    assert dec.history_.train_behaviour[-1] < dec.history_.train_behaviour[0]
 
 
 def test_label_fraction_and_initialisation(model, small_hub):
     target = _count_target(small_hub, model)
     iv = [(0.05, 3.95)]
-    kw = dict(steps=1, learning_rate=1e-9, progress=False)
+    kw = dict(steps=1, learning_rate=1e-9, random_state=0, progress=False)
     few = BehaviourDecoder(model, fraction=0.1, **kw).fit(small_hub, target, intervals=iv,
                                                           stimulus="stimulus")
     assert len(few.train_index_) == round(0.1 * 78)

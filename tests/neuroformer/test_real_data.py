@@ -53,7 +53,7 @@ def test_ry_is_the_head_angle_and_decodes(session):
 def test_neuroformer_decodes_head_direction_from_spikes(session):
     ds, targets = session
     m = Neuroformer(n_embd=32, n_head=2, n_state_layers=1, n_history_layers=1, n_self_layers=1,
-                    dropout=0.0, epochs=1, learning_rate=1e-3, progress=False)
+                    dropout=0.0, n_epochs=1, learning_rate=1e-3, progress=False)
     m.fit(ds, intervals=[(700.0, 900.0)])
     dec = BehaviourDecoder(m, fraction=0.5, steps=120, learning_rate=2e-3, progress=False)
     dec.fit(ds, targets, intervals=[(700.0, 900.0)])

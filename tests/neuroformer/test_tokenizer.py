@@ -43,7 +43,7 @@ def test_decode_inverts_tokenize_within_half_a_bin():
     ds = _rec(t, u)
     tok = SpikeTokenizer(window=0.05, window_prev=0.1, dt=0.01).fit(ds)
     w = tok.transform(ds, intervals=[(0.0, 2.0)])
-    tt, uu = tok.decode(w.y_id, w.y_dt, w.start, rng=np.random.default_rng(1))
+    tt, uu = tok.decode(w.y_id, w.y_dt, w.start, random_state=1)
     assert len(tt) == len(t)
     np.testing.assert_array_equal(np.sort(uu), np.sort(u))
     # each decoded time lies in the rounding bin of a true spike of the same unit

@@ -15,7 +15,7 @@ from .conftest import TINY_PARAMS
 
 
 def _fit(ds, **kw):
-    params = dict(TINY_PARAMS, epochs=3, random_state=7)
+    params = dict(TINY_PARAMS, n_epochs=3, random_state=7)
     params.update(kw)
     callback = params.pop("callback", None)
     return Neuroformer(**params).fit(ds, stimulus="stimulus", callback=callback)
@@ -26,7 +26,7 @@ def _weights(model):
 
 
 def test_weight_decay_applies_to_weight_matrices_only(small_hub):
-    m = _fit(small_hub, epochs=1)
+    m = _fit(small_hub, n_epochs=1)
     opt = configure_optimizer(m.network_, learning_rate=1e-3, weight_decay=0.1)
     decayed = {id(p) for p in opt.param_groups[0]["params"]}
     for name, module in m.network_.named_modules():
@@ -60,59 +60,60 @@ def test_seeded_training_is_reproducible(small_hub):
     torch.testing.assert_close(_weights(a), _weights(b), rtol=0, atol=0)
     c = _fit(small_hub, random_state=8)
     assert not torch.equal(_weights(a), _weights(c))
-    assert a.history_[-1]["train_loss"] < a.history_[0]["train_loss"]
+    assert a.history_.train_loss[-1] < a.history_.train_loss[0]
 
 
 def test_resumed_training_matches_an_uninterrupted_run(small_hub, tmp_path):
     ckpt = tmp_path / "nf.pt"
     full = _fit(small_hub, dropout=0.1)
     stopped = _fit(small_hub, dropout=0.1, checkpoint=ckpt, callback=lambda r: r["epoch"] == 2)
-    assert len(stopped.history_) == 2 and ckpt.exists()
+    assert stopped.history_.sizes["iteration"] == 2 and ckpt.exists()
     resumed = _fit(small_hub, dropout=0.1, checkpoint=ckpt)
-    assert [h["epoch"] for h in resumed.history_] == [1, 2, 3]
+    assert resumed.history_.step.values.tolist() == full.history_.step.values.tolist()
+    np.testing.assert_array_equal(resumed.history_.train_loss[:2], stopped.history_.train_loss)
     torch.testing.assert_close(_weights(resumed), _weights(full))
     assert not list(tmp_path.glob("*.tmp"))                     # written atomically
 
 
 def test_checkpoint_from_another_configuration_is_refused(small_hub, tmp_path):
     ckpt = tmp_path / "nf.pt"
-    _fit(small_hub, epochs=1, checkpoint=ckpt)
+    _fit(small_hub, n_epochs=1, checkpoint=ckpt)
     with pytest.raises(NeurodataError, match="different config.*n_embd"):
-        _fit(small_hub, epochs=1, checkpoint=ckpt, n_embd=32)
+        _fit(small_hub, n_epochs=1, checkpoint=ckpt, n_embd=32)
     with pytest.raises(NeurodataError, match="different training"):
-        _fit(small_hub, epochs=1, checkpoint=ckpt, learning_rate=1e-2)
+        _fit(small_hub, n_epochs=1, checkpoint=ckpt, learning_rate=1e-2)
     (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
     with pytest.raises(NeurodataError, match="cannot read checkpoint"):
-        _fit(small_hub, epochs=1, checkpoint=tmp_path / "junk.pt")
-    fresh = _fit(small_hub, epochs=1, checkpoint=ckpt, n_embd=32, resume=False)
+        _fit(small_hub, n_epochs=1, checkpoint=tmp_path / "junk.pt")
+    fresh = _fit(small_hub, n_epochs=1, checkpoint=ckpt, n_embd=32, resume=False)
     assert fresh.config_.n_embd == 32
 
 
 def test_bad_training_settings_and_divergence(small_hub):
     with pytest.raises(NeurodataError, match="learning_rate must be positive"):
-        _fit(small_hub, epochs=1, learning_rate=float("nan"))
-    with pytest.raises(NeurodataError, match="epochs and batch_size"):
-        _fit(small_hub, epochs=0)
-    m = _fit(small_hub, epochs=1)
+        _fit(small_hub, n_epochs=1, learning_rate=float("nan"))
+    with pytest.raises(NeurodataError, match="n_epochs and batch_size"):
+        _fit(small_hub, n_epochs=0)
+    m = _fit(small_hub, n_epochs=1)
     w, video = m.windows(small_hub, stimulus="stimulus")
     with torch.no_grad():
         m.network_.head_id.weight.fill_(float("inf"))
     with pytest.raises(NeurodataError, match="loss became"):
-        train_network(m.network_, w, video=video, epochs=1, progress=False)
+        train_network(m.network_, w, video=video, n_epochs=1, progress=False)
 
 
 def test_validation_loss_is_the_score_on_the_held_out_intervals(small_hub):
-    m = Neuroformer(**dict(TINY_PARAMS, epochs=2, random_state=3)).fit(
+    m = Neuroformer(**dict(TINY_PARAMS, n_epochs=2, random_state=3)).fit(
         small_hub, intervals=[(0.1, 3.0)], validation_intervals=[(3.0, 4.0)], stimulus="stimulus")
-    assert all("val_loss" in h for h in m.history_)
+    assert np.isfinite(m.history_.val_loss).all()
     score = m.score(small_hub, intervals=[(3.0, 4.0)], stimulus="stimulus")
-    assert score == pytest.approx(m.history_[-1]["val_loss"], rel=1e-6)
+    assert score == pytest.approx(-float(m.history_.val_loss[-1]), rel=1e-6)
 
 
 def test_max_steps_caps_training(small_hub):
-    m = Neuroformer(**dict(TINY_PARAMS, epochs=1)).fit(small_hub, stimulus="stimulus")
+    m = Neuroformer(**dict(TINY_PARAMS, n_epochs=1)).fit(small_hub, stimulus="stimulus")
     w, video = m.windows(small_hub, stimulus="stimulus")
     n_batches = -(-len(w) // 16)
-    hist = train_network(m.network_, w, video=video, epochs=3, batch_size=16, max_steps=7,
+    hist = train_network(m.network_, w, video=video, n_epochs=3, batch_size=16, max_steps=7,
                          progress=False)
-    assert hist[-1]["step"] == 7 and len(hist) == -(-7 // n_batches)
+    assert int(hist.step[-1]) == 7 and hist.sizes["iteration"] == -(-7 // n_batches)
