@@ -571,9 +571,12 @@ def open_nwb(path: str | os.PathLike, *, lazy: bool = True, checksum: bool = Tru
     src = open_source(path, opts)
     token = SOURCE.set(src.label)
     try:
-        ds = _build(src, lazy, require_neural, units, checksum)
-        if not lazy:
-            ds = ds.load()
+        with warnings.catch_warnings():
+            # complex numbers where real ones belong: an error, never a silent cast
+            warnings.simplefilter("error", np.exceptions.ComplexWarning)
+            ds = _build(src, lazy, require_neural, units, checksum)
+            if not lazy:
+                ds = ds.load()
     except NeurodataError:
         src.close()
         raise

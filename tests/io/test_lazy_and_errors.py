@@ -137,3 +137,16 @@ def test_input_file_unchanged_by_every_operation(tmp_path):
         nd.align(ds, "trial", (-0.2, 0.5), bin_size=0.05)
         nd.write_nwb(counts, tmp_path / "out.nwb", source=src)
     assert nd.io._h5.file_sha256(src) == before
+
+
+def test_complex_numbers_where_reals_belong_are_an_error(tmp_path):
+    """A complex dtype is never cast silently to real (the imaginary part would be lost)."""
+    path = tmp_path / "complex.nwb"
+    shutil.copy(sample_path("sample_session"), path)
+    with h5py.File(path, "r+") as f:
+        name = "acquisition/running_speed/timestamps"
+        t = f[name][()]
+        del f[name]
+        f[name] = t.astype(np.complex128) + 1j
+    with pytest.raises(FileFormatError, match="running_speed.*[Cc]omplex"):
+        nd.open_nwb(path, lazy=False)
