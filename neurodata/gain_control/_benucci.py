@@ -170,7 +170,10 @@ def _trial_codes(responses: xr.DataArray, adapter, window=None, stimulus="stimul
     bad = ~np.isin(cond, CONDITIONS)
     if bad.any():
         raise NeurodataError(
-            f"condition must be 'uniform' or 'biased'; got {sorted(set(cond[bad]))}.")
+            f"condition must be 'uniform' or 'biased' (the trial column {cond_col!r} labels the "
+            f"ensemble each grating came from); got {sorted(set(cond[bad]))[:5]}. Label every "
+            f"presentation with its ensemble; adaptation is fitted from a uniform and a biased "
+            f"block together.")
     theta = as_orientations(responses[stim_col].values, "stimulus_orientation")
     if adapter is None:
         adapter = _most_frequent(theta[cond == "biased"])

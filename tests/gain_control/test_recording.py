@@ -80,3 +80,20 @@ def test_recordings_lacking_what_the_fit_needs(tmp_path):
     with pytest.raises(NeurodataError, match="the recording has no variable 'speed'"):
         AdaptiveGainModel(n_init=1).fit(img, variable="speed")
     assert isinstance(img, xr.Dataset)
+
+
+def test_allen_drifting_gratings_get_named_errors(tmp_path):
+    """An Allen Neuropixels session opens into the same entry point; its gratings are one
+    uniform ensemble, so the errors say what adaptation needs instead of fitting nonsense."""
+    from neurodata import open_allen
+    from neurodata.datasets import make_allen_like
+
+    path = make_allen_like("neuropixels", tmp_path / "s.nwb", n_units=12, duration=200.0)
+    kw = {"trials": "drifting_gratings", "stimulus": "drifting_gratings_orientation"}
+    with open_allen(path) as ds:
+        with pytest.raises(NeurodataError, match="drifting_gratings_contrast.*uniform and a biased"):
+            AdaptiveGainModel(n_init=1).fit(ds, condition="drifting_gratings_contrast", **kw)
+        uniform = ds.assign_coords(drifting_gratings_ensemble=(
+            "drifting_gratings", np.full(ds.sizes["drifting_gratings"], "uniform")))
+        with pytest.raises(NeurodataError, match="no trial of the 'biased' condition"):
+            AdaptiveGainModel(n_init=1).fit(uniform, condition="drifting_gratings_ensemble", **kw)
