@@ -39,6 +39,7 @@ def test_nwb_round_trip_fits_the_same_model(hub, hub_model, tmp_path):
     model = Neuroformer(**HUB_PARAMS).fit(rec, intervals=train_iv, stimulus="stimulus")
     xr.testing.assert_allclose(model.to_dataset(), hub_model.to_dataset(), rtol=1e-5, atol=1e-6)
     a_mem, a_nwb = _auroc(hub_model, ds, test_iv), _auroc(model, rec, test_iv)
+    print(f"attention connectivity AUROC: in memory {a_mem:.3f}, through NWB {a_nwb:.3f}")
     assert a_nwb > 0.85 and a_nwb == pytest.approx(a_mem, abs=0.01)
     rec.close()
     assert file_sha256(path) == digest                          # the input is untouched
