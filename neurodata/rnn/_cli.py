@@ -25,7 +25,7 @@ def _cmd_curbd(args: argparse.Namespace) -> int:
     rates = firing_rates(ds, args.bin_size, smooth=args.smooth, kernel="boxcar",
                          start=args.start, stop=args.stop)
     fit = fit_curbd(rates, args.regions, tau=args.tau, g=args.g, p0=args.p0,
-                    n_epochs=args.epochs, random_state=args.seed,
+                    n_epochs=args.n_epochs, random_state=args.random_state,
                     progress=False if args.json else None)
     rms = region_currents(fit)
     pairs = {f"{s}->{t}": float(rms.sel(source=s, target=t))
@@ -69,8 +69,9 @@ def register(subparsers) -> None:
     p.add_argument("--tau", type=float, default=0.1, help="model time constant (s)")
     p.add_argument("--g", type=float, default=1.5, help="initial recurrent gain")
     p.add_argument("--p0", type=float, default=1.0, help="RLS learning rate")
-    p.add_argument("--epochs", type=int, default=100, help="training passes")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--n-epochs", "--epochs", dest="n_epochs", type=int, default=100,
+                   help="training passes (--epochs: the old spelling)")
+    p.add_argument("--random-state", "--seed", dest="random_state", type=int, default=0)
     p.add_argument("--out", default=None, help="write the fit to this NWB file")
     p.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
     p.add_argument("--json", action="store_true", help="machine-readable summary")

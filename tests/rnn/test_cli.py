@@ -25,7 +25,7 @@ def test_curbd_command_end_to_end(tmp_path, capsys):
     src = save_nwb(rec, tmp_path / "session.nwb")
     out = tmp_path / "curbd.nwb"
     code = _run(["curbd", str(src), "--regions", "location", "--bin-size", "0.05",
-                 "--stop", "8", "--epochs", "5", "--out", str(out), "--json"])
+                 "--stop", "8", "--n-epochs", "5", "--out", str(out), "--json"])
     assert code == 0
     summary = json.loads(capsys.readouterr().out)
     assert set(summary["rms_current"]) == {"V1->V1", "V1->LM", "LM->V1", "LM->LM"}
