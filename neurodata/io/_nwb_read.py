@@ -58,6 +58,9 @@ from neurodata.schema import INTERVAL_TABLE_DIMS, validate
 
 __all__ = ["open_nwb"]
 
+#: numpy >= 1.25 keeps it in numpy.exceptions; the allensdk environment has numpy 1.23
+_COMPLEX_WARNING = getattr(np, "exceptions", np).ComplexWarning
+
 
 class _Builder:
     """Collects variables and coordinates, resolving time axes and name clashes."""
@@ -573,7 +576,7 @@ def open_nwb(path: str | os.PathLike, *, lazy: bool = True, checksum: bool = Tru
     try:
         with warnings.catch_warnings():
             # complex numbers where real ones belong: an error, never a silent cast
-            warnings.simplefilter("error", np.exceptions.ComplexWarning)
+            warnings.simplefilter("error", _COMPLEX_WARNING)
             ds = _build(src, lazy, require_neural, units, checksum)
             if not lazy:
                 ds = ds.load()
