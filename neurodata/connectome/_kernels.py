@@ -1,9 +1,20 @@
-"""Streaming numba kernels for the two tensor passes of a HALS iteration.
+"""The fused tensor pass of a HALS iteration (numba), and the row-wise HALS update.
 
-BLAS ``sgemm`` is the wrong tool for ``(I, L) @ (L, R)`` with ``R`` about 10:
-OpenBLAS packs (copies) the big operand and reaches only a few GB/s.  These
-kernels read the big matrix exactly once, in rows or in column blocks, with
-the small operand held in cache, so that a pass runs near memory bandwidth.
+One pass over the mode-0 unfolding ``X0`` (I, L) does everything an
+iteration needs from the tensor.  Rows of ``X0`` are taken eight at a time;
+while such a block is in cache the kernel
+
+1. (masked tensors) completes it: missing entries get the current model
+   ``a_i . kr_c`` (EM imputation), so no completed copy of the tensor exists;
+2. computes its rows of ``M_A = X0 @ (B ⊙ C)``;
+3. updates those rows of ``A`` (the HALS update of ``A`` is separable by rows:
+   the column sweeps of row ``i`` only involve ``a_i``, ``M_A[i]`` and ``G``);
+4. adds the block's share of ``W = X0.T @ A_new`` to a per-chunk accumulator.
+
+Every loop over the columns runs on tiles of ``_TILE`` columns, so that the
+eight rows, the Khatri-Rao tile and the ``W`` tile stay in L1 while the
+inner loops vectorise over columns.  Chunks of rows run on separate threads,
+each with its own ``W`` (summed afterwards), so threads never share a write.
 """
 
 from __future__ import annotations
@@ -11,139 +22,198 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-__all__ = ["fill_runs", "left_mttkrp", "right_mttkrp"]
+__all__ = ["fused_pass", "hals_rows"]
 
-_BLOCK = 512
-_SMALL = 1 << 20  # below this BLAS is fine and thread start-up would dominate
+_ROWS = 8     # rows of X0 per block (the register blocking below is written for 8)
+_TILE = 512   # columns per tile: 8 rows + a tile of kr.T and of W fit in L1
+
+
+@numba.njit(fastmath=True, cache=True, inline="always")
+def _hals_row(a, i, m, g, n_inner):  # pragma: no cover - compiled
+    """Column sweeps on row ``i`` of ``a`` (float64 arithmetic); own stopping rule."""
+    rank = a.shape[1]
+    first = 0.0
+    for sweep in range(n_inner):
+        change = 0.0
+        for r in range(rank):
+            grr = g[r, r]
+            if grr <= 0:
+                continue
+            dot = 0.0
+            for q in range(rank):
+                dot += a[i, q] * g[q, r]
+            old = a[i, r]
+            new = old + (m[r] - dot) / grr
+            if new < 0:
+                new = 0.0
+            a[i, r] = new
+            d = a[i, r] - old
+            change += d * d
+        if sweep == 0:
+            first = change
+        if change <= 1e-6 * first or first == 0:
+            break
 
 
 @numba.njit(fastmath=True, cache=True)
-def _dot_tail(x, krt, out, i0, i1, r0):  # pragma: no cover - compiled
-    for i in range(i0, i1):
-        for r in range(r0, krt.shape[0]):
-            s = np.float32(0.0)
-            for j in range(x.shape[1]):
-                s += x[i, j] * krt[r, j]
-            out[i, r] = s
+def hals_rows(f, m, g, n_inner):  # pragma: no cover - compiled
+    """HALS update of every row of ``f`` in place: ``min_{F>=0} ||X_(n) - F K^T||``.
+
+    ``m`` is the MTTKRP and ``g`` the Gram matrix ``K^T K`` (float64).  Each
+    row runs up to ``n_inner`` column sweeps and stops when a sweep changes it
+    by less than 1e-6 of its first sweep's change (squared norms).
+    """
+    for i in range(f.shape[0]):
+        _hals_row(f, i, m[i], g, n_inner)
 
 
-@numba.njit(parallel=True, fastmath=True, cache=True)
-def _rows_times(x, krt, out):  # pragma: no cover - compiled
-    # out[i, r] = sum_j x[i, j] krt[r, j]: a 4-row x 2-rank register block, so
-    # that every load of x serves two ranks and every load of krt four rows.
-    n_rows, n_cols = x.shape
+@numba.njit(fastmath=True, cache=True)
+def _complete(x, obs, a, krt, i0, buf):  # pragma: no cover - compiled
+    """Copy rows ``i0..`` of ``x`` into ``buf``, missing entries set to the model."""
     rank = krt.shape[0]
-    n_full = n_rows - n_rows % 4
-    r_full = rank - rank % 2
-    for g in numba.prange(n_full // 4):
-        i0 = g * 4
-        x0, x1, x2, x3 = x[i0], x[i0 + 1], x[i0 + 2], x[i0 + 3]
-        for r in range(0, r_full, 2):
-            k = krt[r]
-            q = krt[r + 1]
-            s0 = s1 = s2 = s3 = t0 = t1 = t2 = t3 = np.float32(0.0)
-            for j in range(n_cols):
+    filled = 0.0
+    for q in range(buf.shape[0]):
+        i = i0 + q
+        for c in range(x.shape[1]):
+            if obs[i, c]:
+                buf[q, c] = x[i, c]
+            else:
+                v = 0.0
+                for r in range(rank):
+                    v += a[i, r] * krt[r, c]
+                buf[q, c] = v
+                filled += v * v
+    return filled
+
+
+@numba.njit(fastmath=True, cache=True)
+def _left8(xb, krt, m):  # pragma: no cover - compiled
+    """``m[q, r] = sum_c xb[q, c] krt[r, c]`` for exactly 8 rows, by column tiles."""
+    n_cols = xb.shape[1]
+    rank = krt.shape[0]
+    zero = xb[0, 0] * np.float32(0)
+    for j0 in range(0, n_cols, _TILE):
+        j1 = min(n_cols, j0 + _TILE)
+        x0, x1, x2, x3 = xb[0, j0:j1], xb[1, j0:j1], xb[2, j0:j1], xb[3, j0:j1]
+        x4, x5, x6, x7 = xb[4, j0:j1], xb[5, j0:j1], xb[6, j0:j1], xb[7, j0:j1]
+        for r in range(rank):
+            k = krt[r, j0:j1]
+            s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = zero
+            for j in range(j1 - j0):
                 kj = k[j]
-                qj = q[j]
-                a0, a1, a2, a3 = x0[j], x1[j], x2[j], x3[j]
-                s0 += a0 * kj
-                s1 += a1 * kj
-                s2 += a2 * kj
-                s3 += a3 * kj
-                t0 += a0 * qj
-                t1 += a1 * qj
-                t2 += a2 * qj
-                t3 += a3 * qj
-            out[i0, r], out[i0 + 1, r], out[i0 + 2, r], out[i0 + 3, r] = s0, s1, s2, s3
-            out[i0, r + 1], out[i0 + 1, r + 1] = t0, t1
-            out[i0 + 2, r + 1], out[i0 + 3, r + 1] = t2, t3
-        _dot_tail(x, krt, out, i0, i0 + 4, r_full)
-    _dot_tail(x, krt, out, n_full, n_rows, 0)
+                s0 += x0[j] * kj
+                s1 += x1[j] * kj
+                s2 += x2[j] * kj
+                s3 += x3[j] * kj
+                s4 += x4[j] * kj
+                s5 += x5[j] * kj
+                s6 += x6[j] * kj
+                s7 += x7[j] * kj
+            m[0, r] += s0
+            m[1, r] += s1
+            m[2, r] += s2
+            m[3, r] += s3
+            m[4, r] += s4
+            m[5, r] += s5
+            m[6, r] += s6
+            m[7, r] += s7
+
+
+@numba.njit(fastmath=True, cache=True)
+def _right8(xb, a, i0, w):  # pragma: no cover - compiled
+    """``w[r, c] += sum_q a[i0 + q, r] xb[q, c]`` for exactly 8 rows, by column tiles."""
+    n_cols = xb.shape[1]
+    rank = w.shape[0]
+    for j0 in range(0, n_cols, _TILE):
+        j1 = min(n_cols, j0 + _TILE)
+        x0, x1, x2, x3 = xb[0, j0:j1], xb[1, j0:j1], xb[2, j0:j1], xb[3, j0:j1]
+        x4, x5, x6, x7 = xb[4, j0:j1], xb[5, j0:j1], xb[6, j0:j1], xb[7, j0:j1]
+        for r in range(rank):
+            a0, a1, a2, a3 = a[i0, r], a[i0 + 1, r], a[i0 + 2, r], a[i0 + 3, r]
+            a4, a5, a6, a7 = a[i0 + 4, r], a[i0 + 5, r], a[i0 + 6, r], a[i0 + 7, r]
+            wr = w[r, j0:j1]
+            for j in range(j1 - j0):
+                wr[j] += (a0 * x0[j] + a1 * x1[j] + a2 * x2[j] + a3 * x3[j]) + (
+                    a4 * x4[j] + a5 * x5[j] + a6 * x6[j] + a7 * x7[j])
+
+
+@numba.njit(fastmath=True, cache=True)
+def _left1(xi, krt, m_row):  # pragma: no cover - compiled
+    for r in range(krt.shape[0]):
+        k = krt[r]
+        s = xi[0] * np.float32(0)
+        for j in range(xi.shape[0]):
+            s += xi[j] * k[j]
+        m_row[r] += s
+
+
+@numba.njit(fastmath=True, cache=True)
+def _right1(xi, a, i, w):  # pragma: no cover - compiled
+    for r in range(w.shape[0]):
+        air = a[i, r]
+        wr = w[r]
+        for j in range(xi.shape[0]):
+            wr[j] += air * xi[j]
 
 
 @numba.njit(parallel=True, fastmath=True, cache=True)
-def _cols_times(x, a, out, block):  # pragma: no cover - compiled
-    # out[r, j] = sum_i a[i, r] x[i, j] by column blocks (no reduction across
-    # threads); eight rows of x per update of the accumulator, which stays in L1.
+def fused_pass(x, obs, a, krt, g, n_inner, update, w_parts, stats):  # pragma: no cover
+    """One read of ``x`` (and ``obs``): the HALS update of ``a`` and ``W = X0.T @ a_new``.
+
+    Parameters
+    ----------
+    x : (I, L) C-contiguous array (never written).
+    obs : (I, L) bool array, or a (0, 0) array when nothing is missing.
+    a : (I, R) first factor, updated in place (when ``update``).
+    krt : (R, L) transposed Khatri-Rao product of the other two factors.
+    g : (R, R) float64 Hadamard product of their Gram matrices.
+    n_inner : int, HALS column sweeps per row.
+    update : bool; False computes only the statistics (a loss evaluation).
+    w_parts : (n_chunks, R, L) output, one ``W.T`` per chunk of rows (sum them).
+    stats : (n_chunks, 2) float64 output: per chunk, ``sum(a_old * M_A)`` and
+        the sum of squares of the imputed values.
+    """
     n_rows, n_cols = x.shape
     rank = a.shape[1]
-    n_blocks = (n_cols + block - 1) // block
-    n_full = n_rows - n_rows % 8
-    for b in numba.prange(n_blocks):
-        j0 = b * block
-        j1 = min(n_cols, j0 + block)
-        width = j1 - j0
-        acc = np.zeros((rank, width), dtype=np.float32)
-        for i in range(0, n_full, 8):
-            x0, x1, x2, x3 = x[i, j0:j1], x[i + 1, j0:j1], x[i + 2, j0:j1], x[i + 3, j0:j1]
-            x4, x5, x6, x7 = x[i + 4, j0:j1], x[i + 5, j0:j1], x[i + 6, j0:j1], x[i + 7, j0:j1]
-            for r in range(rank):
-                a0, a1, a2, a3 = a[i, r], a[i + 1, r], a[i + 2, r], a[i + 3, r]
-                a4, a5, a6, a7 = a[i + 4, r], a[i + 5, r], a[i + 6, r], a[i + 7, r]
-                acc_r = acc[r]
-                for j in range(width):
-                    acc_r[j] += (a0 * x0[j] + a1 * x1[j] + a2 * x2[j] + a3 * x3[j]) + (
-                        a4 * x4[j] + a5 * x5[j] + a6 * x6[j] + a7 * x7[j])
-        for i in range(n_full, n_rows):
-            xi = x[i, j0:j1]
-            for r in range(rank):
-                air = a[i, r]
-                acc_r = acc[r]
-                for j in range(width):
-                    acc_r[j] += air * xi[j]
-        out[:, j0:j1] = acc
-
-
-def left_mttkrp(x: np.ndarray, kr: np.ndarray) -> np.ndarray:
-    """``x @ kr`` for a C-contiguous float32 ``x`` of shape (I, L) and small ``kr`` (L, R).
-
-    Examples
-    --------
-    >>> x = np.arange(6, dtype=np.float32).reshape(2, 3)   # small: BLAS; large: numba
-    >>> left_mttkrp(x, np.ones((3, 1), np.float32)).ravel()
-    array([ 3., 12.], dtype=float32)
-    """
-    if x.dtype != np.float32 or not x.flags.c_contiguous or x.size < _SMALL:
-        return x @ kr.astype(x.dtype)
-    out = np.empty((x.shape[0], kr.shape[1]), dtype=np.float32)
-    _rows_times(x, np.ascontiguousarray(kr.T, dtype=np.float32), out)
-    return out
-
-
-def right_mttkrp(x: np.ndarray, a: np.ndarray) -> np.ndarray:
-    """``x.T @ a`` for a C-contiguous float32 ``x`` (I, L) and small ``a`` (I, R).
-
-    Examples
-    --------
-    >>> x = np.arange(6, dtype=np.float32).reshape(2, 3)
-    >>> right_mttkrp(x, np.ones((2, 1), np.float32)).ravel()
-    array([3., 5., 7.], dtype=float32)
-    """
-    if x.dtype != np.float32 or not x.flags.c_contiguous or x.size < _SMALL:
-        return x.T @ a.astype(x.dtype)
-    out = np.empty((a.shape[1], x.shape[1]), dtype=np.float32)
-    _cols_times(x, np.ascontiguousarray(a, dtype=np.float32), out, _BLOCK)
-    return out.T
-
-
-@numba.njit(cache=True)
-def fill_runs(work, a, kr, rows, starts, stops):  # pragma: no cover - compiled
-    """Set ``work[i, c] = a[i] . kr[c]`` on runs of missing entries.
-
-    Returns the sum of squared changes and the sum of squares of the new
-    values, accumulated in float64.
-    """
-    rank = a.shape[1]
-    gap = 0.0
-    filled = 0.0
-    for q in range(rows.shape[0]):
-        i = rows[q]
-        for c in range(starts[q], stops[q]):
-            v = 0.0
-            for r in range(rank):
-                v += a[i, r] * kr[c, r]
-            d = v - work[i, c]
-            gap += d * d
-            filled += v * v
-            work[i, c] = v
-    return gap, filled
+    n_chunks = w_parts.shape[0]
+    masked = obs.shape[0] > 0
+    n_blocks = (n_rows + _ROWS - 1) // _ROWS
+    for t in numba.prange(n_chunks):
+        b0 = t * n_blocks // n_chunks
+        b1 = (t + 1) * n_blocks // n_chunks
+        w = w_parts[t]
+        if update:
+            w[:] = 0
+        m = np.zeros((_ROWS, rank))
+        buf = np.empty((_ROWS if masked else 0, n_cols), dtype=x.dtype)
+        inner = 0.0
+        filled = 0.0
+        for blk in range(b0, b1):
+            i0 = blk * _ROWS
+            i1 = min(n_rows, i0 + _ROWS)
+            nb = i1 - i0
+            if masked:
+                xb = buf[:nb]
+                filled += _complete(x, obs, a, krt, i0, xb)
+            else:
+                xb = x[i0:i1]
+            m[:] = 0
+            if nb == _ROWS:
+                _left8(xb, krt, m)
+            else:
+                for q in range(nb):
+                    _left1(xb[q], krt, m[q])
+            for q in range(nb):
+                for r in range(rank):
+                    inner += a[i0 + q, r] * m[q, r]
+            if not update:
+                continue
+            for q in range(nb):
+                _hals_row(a, i0 + q, m[q], g, n_inner)
+            if nb == _ROWS:
+                _right8(xb, a, i0, w)
+            else:
+                for q in range(nb):
+                    _right1(xb[q], a, i0 + q, w)
+        stats[t, 0] = inner
+        stats[t, 1] = filled

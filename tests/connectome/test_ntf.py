@@ -3,8 +3,8 @@ import pytest
 import xarray as xr
 
 from neurodata.connectome import factor_similarity, ntf, ntf_ensemble
-from neurodata.connectome._hals import fit_hals, reconstruct
-from neurodata.connectome._kernels import fill_runs, left_mttkrp, right_mttkrp
+from neurodata.connectome._hals import _balance, _normalise, fit_hals, khatri_rao, reconstruct
+from neurodata.connectome._kernels import fused_pass
 from neurodata.errors import NeurodataError, ShapeError
 
 
@@ -24,20 +24,98 @@ def test_exact_low_rank_tensor_is_recovered():
     assert score > 0.99
 
 
-def test_numba_kernels_match_blas_on_large_arrays():
+def _hals_rows_reference(f, m, g, n_inner):
+    """Row-wise HALS in numpy: each row sweeps until its change falls below 1e-6 of its first."""
+    active = np.ones(f.shape[0], bool)
+    first = None
+    for _ in range(n_inner):
+        change = np.zeros(f.shape[0])
+        for r in range(f.shape[1]):
+            if g[r, r] <= 0:
+                continue
+            old = f[:, r].astype(np.float64)
+            new = np.maximum(old + (m[:, r] - f.astype(np.float64) @ g[:, r]) / g[r, r], 0)
+            f[:, r] = np.where(active, new, old)
+            change += (f[:, r] - old) ** 2
+        first = change if first is None else first
+        active &= ~((change <= 1e-6 * first) | (first == 0))
+        if not active.any():
+            break
+
+
+def _two_pass_reference(x, obs, init, n_iter, n_inner=5):
+    """The HALS iteration as two plain passes over the tensor (and an EM working copy)."""
+    i, j, k = x.shape
+    x0 = x.reshape(i, -1)
+    a, b, c = (np.array(f, dtype=x.dtype) for f in init)
+    work = None if obs is None else np.where(obs.reshape(i, -1), x0, 0)
+    losses = []
+    for _ in range(n_iter):
+        kr = khatri_rao(b, c)
+        if work is not None:
+            miss = ~obs.reshape(i, -1)
+            work[miss] = (a @ kr.T)[miss]
+        data = x0 if work is None else work
+        _hals_rows_reference(a, data @ kr, (b.T @ b) * (c.T @ c), n_inner)
+        w = (data.T @ a).reshape(j, k, -1)                     # second pass
+        _hals_rows_reference(b, np.einsum("jkr,kr->jr", w, c), (a.T @ a) * (c.T @ c), n_inner)
+        _hals_rows_reference(c, np.einsum("jkr,jr->kr", w, b), (a.T @ a) * (b.T @ b), n_inner)
+        _balance([a, b, c])
+        resid = x - reconstruct(np.ones(a.shape[1]), [a, b, c])
+        weight = np.ones(x.shape, bool) if obs is None else obs
+        losses.append(np.linalg.norm(resid[weight]) / np.linalg.norm(x[weight]))
+    return _normalise([a, b, c], losses)
+
+
+@pytest.mark.parametrize("masked", [False, True])
+def test_fused_pass_is_the_two_pass_iteration_reordered(masked):
+    # float64: the fused single pass gives the same iterates as two plain passes;
+    # 37 rows (not a multiple of 8) and 600 columns (not a multiple of the tile)
+    x, _ = _low_rank((37, 40, 15), 3, seed=4, noise=0.5)
+    x = x.astype(np.float64)
+    rng = np.random.default_rng(2)
+    obs = rng.random(x.shape) > 0.25 if masked else None
+    init = [rng.random((n, 4)) for n in x.shape]
+    ref = _two_pass_reference(x, obs, init, 12)
+    fit = fit_hals(x.reshape(37, -1), x.shape, 4, factors=init, n_iter_max=12, tol=0,
+                   observed=None if obs is None else obs.reshape(37, -1))
+    np.testing.assert_allclose(fit.loss_curve, ref.loss_curve, rtol=1e-9)
+    np.testing.assert_allclose(fit.weights, ref.weights, rtol=1e-9)
+    for f, g in zip(fit.factors, ref.factors):
+        np.testing.assert_allclose(f, g, rtol=1e-8, atol=1e-12)
+    # float32 (the benchmark's type) follows the same iterates to float32 accuracy
+    fit32 = fit_hals(x.reshape(37, -1).astype(np.float32), x.shape, 4,
+                     factors=[f.astype(np.float32) for f in init], n_iter_max=12, tol=0,
+                     observed=None if obs is None else obs.reshape(37, -1))
+    np.testing.assert_allclose(fit32.loss_curve, ref.loss_curve, rtol=1e-4)
+    for f, g in zip(fit32.factors, ref.factors):
+        np.testing.assert_allclose(f, g, atol=1e-4)
+
+
+def test_fused_pass_kernel_against_numpy():
     rng = np.random.default_rng(0)
-    x = rng.random((1203, 1001), dtype=np.float32)             # > 1M: numba path
-    k, a = rng.random((1001, 7), dtype=np.float32), rng.random((1203, 7), dtype=np.float32)
-    np.testing.assert_allclose(left_mttkrp(x, k), x.astype(float) @ k, rtol=1e-4)
-    np.testing.assert_allclose(right_mttkrp(x, a), x.T.astype(float) @ a, rtol=1e-4)
-
-
-def test_fill_runs_writes_model_values_on_runs():
-    work = np.zeros((2, 5), np.float32)
-    a, kr = np.array([[1.0], [2.0]], np.float32), np.arange(5, dtype=np.float32)[:, None]
-    gap, filled = fill_runs(work, a, kr, np.array([0, 1]), np.array([1, 3]), np.array([3, 5]))
-    np.testing.assert_array_equal(work, [[0, 1, 2, 0, 0], [0, 0, 0, 6, 8]])
-    assert gap == filled == 1 + 4 + 36 + 64
+    x = rng.random((21, 1100), dtype=np.float32)     # tail block of 5 rows, partial tile
+    krt = rng.random((3, 1100), dtype=np.float32)
+    a0 = rng.random((21, 3), dtype=np.float32)
+    g = krt.T.astype(np.float64).T @ krt.T.astype(np.float64)
+    w_parts, stats = np.empty((2, 3, 1100), np.float32), np.zeros((2, 2))
+    a = a0.copy()
+    fused_pass(x, np.zeros((0, 0), bool), a, krt, g, 5, True, w_parts, stats)
+    m = x.astype(np.float64) @ krt.T.astype(np.float64)
+    np.testing.assert_allclose(stats[:, 0].sum(), np.sum(a0 * m), rtol=1e-5)
+    a_ref = a0.copy()
+    _hals_rows_reference(a_ref, m, g, 5)
+    np.testing.assert_allclose(a, a_ref, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(w_parts.sum(0), (x.T.astype(np.float64) @ a).T, rtol=1e-5)
+    # a masked pass imputes a0 . krt at missing entries and reports their sum of squares
+    obs = rng.random(x.shape) > 0.3
+    a = a0.copy()
+    fused_pass(x, obs, a, krt, g, 5, False, w_parts, stats)
+    model = a0.astype(np.float64) @ krt.astype(np.float64)
+    filled = np.where(obs, x, model)
+    np.testing.assert_array_equal(a, a0)                 # update=False leaves a alone
+    np.testing.assert_allclose(stats[:, 0].sum(), np.sum(a0 * (filled @ krt.T)), rtol=1e-5)
+    np.testing.assert_allclose(stats[:, 1].sum(), np.sum(model[~obs] ** 2), rtol=1e-5)
 
 
 def test_same_error_as_tensorly_hals_from_the_same_start():
