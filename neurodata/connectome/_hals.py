@@ -165,25 +165,29 @@ class _TensorPass:
         return w, float(self.stats[:, 0].sum()), float(self.stats[:, 1].sum())
 
 
-def _sweep(tensor_pass, factors, krt, n_inner):
+def _sweep(tensor_pass, factors, krt, n_inner, b_first=True):
     """One HALS iteration over the three modes, one read of the tensor.
 
-    Returns ``<X, M_new>`` and ``||M_new||^2`` for the completed tensor of this
-    pass, and ``<Y, M_old>`` and the imputed sum of squares (masked loss of the
+    ``A`` is updated inside the pass; then ``B`` and ``C`` (in that order
+    unless ``b_first`` is False) from ``W``.  Returns ``<Y, M_new>`` and
+    ``||M_new||^2`` for the (completed) tensor ``Y`` of this pass, and
+    ``<Y, M_old>`` and the imputed sum of squares (the masked loss of the
     model the pass started from).
     """
     a, b, c = factors
     j, k, rank = b.shape[0], c.shape[0], a.shape[1]
     w, inner_old, filled = tensor_pass(a, krt, _gram(b) * _gram(c), n_inner, True)
     w = w.reshape(rank, j, k)
-    ga, gc = _gram(a), _gram(c)
-    hals_rows(b, np.einsum("rjk,kr->jr", w, c), ga * gc, n_inner)
-    gb = _gram(b)
-    m_c = np.einsum("rjk,jr->kr", w, b)
-    hals_rows(c, m_c, ga * gb, n_inner)
-    gc = _gram(c)
-    inner = float(np.sum(m_c.astype(np.float64) * c))
-    return inner, float(np.sum(ga * gb * gc)), inner_old, filled
+    ga = _gram(a)
+    grams = {1: _gram(b), 2: _gram(c)}
+    specs = {1: "rjk,kr->jr", 2: "rjk,jr->kr"}
+    for mode in (1, 2) if b_first else (2, 1):
+        other = 3 - mode
+        m = np.einsum(specs[mode], w, factors[other])
+        hals_rows(factors[mode], m, ga * grams[other], n_inner)
+        grams[mode] = _gram(factors[mode])
+    inner = float(np.sum(m.astype(np.float64) * factors[mode]))
+    return inner, float(np.sum(ga * grams[1] * grams[2])), inner_old, filled
 
 
 def _model_norm2(factors) -> float:
@@ -195,7 +199,7 @@ def _relative(loss2: float, norm2: float) -> float:
 
 
 def fit_hals(x0, shape, rank, *, observed=None, factors=None, n_iter_max=200,
-             tol=1e-6, n_inner=5, rng=None) -> HalsResult:
+             tol=1e-6, n_inner=5, rng=None, b_first=True) -> HalsResult:
     """Fit a non-negative CP model to a tensor given as its mode-0 unfolding.
 
     Parameters
@@ -216,6 +220,9 @@ def fit_hals(x0, shape, rank, *, observed=None, factors=None, n_iter_max=200,
     n_inner : int
         HALS column sweeps per factor row update.
     rng : numpy.random.Generator
+    b_first : bool
+        Update the second mode before the third (False: the other way round,
+        so that a caller can keep its own mode order after a transposition).
 
     Returns
     -------
@@ -242,19 +249,20 @@ def fit_hals(x0, shape, rank, *, observed=None, factors=None, n_iter_max=200,
         factors = [np.array(f, dtype=dtype, copy=True) for f in factors]
     tensor_pass = _TensorPass(x0, observed, rank)
     if observed is None:
-        losses = _iterate_complete(tensor_pass, factors, norm_obs2, n_iter_max, tol, n_inner)
+        losses = _iterate_complete(tensor_pass, factors, norm_obs2, n_iter_max, tol,
+                                   (n_inner, b_first))
     else:
         factors, losses = _iterate_masked(tensor_pass, factors, norm_obs2, n_iter_max, tol,
-                                          n_inner)
+                                          (n_inner, b_first))
     return _normalise(factors, losses)
 
 
-def _iterate_complete(tensor_pass, factors, norm2, n_iter_max, tol, n_inner) -> list[float]:
+def _iterate_complete(tensor_pass, factors, norm2, n_iter_max, tol, sweep_kw) -> list[float]:
     """HALS iterations on a complete tensor; the loss of each new model is free."""
     losses: list[float] = []
     for _ in range(n_iter_max):
         krt = khatri_rao_t(factors[1], factors[2])
-        inner, model2, _, _ = _sweep(tensor_pass, factors, krt, n_inner)
+        inner, model2, _, _ = _sweep(tensor_pass, factors, krt, *sweep_kw)
         _balance(factors)
         losses.append(_relative(norm2 - 2 * inner + model2, norm2))
         if len(losses) > 1 and abs(losses[-2] - losses[-1]) < tol:
@@ -262,7 +270,7 @@ def _iterate_complete(tensor_pass, factors, norm2, n_iter_max, tol, n_inner) -> 
     return losses
 
 
-def _iterate_masked(tensor_pass, factors, norm_obs2, n_iter_max, tol, n_inner):
+def _iterate_masked(tensor_pass, factors, norm_obs2, n_iter_max, tol, sweep_kw):
     """EM-HALS iterations; pass ``t`` also yields the masked loss of the model it starts from.
 
     With ``Y`` the tensor completed by the current model ``M``, the masked loss
@@ -281,7 +289,7 @@ def _iterate_masked(tensor_pass, factors, norm_obs2, n_iter_max, tol, n_inner):
             losses.append(_relative(norm_obs2 + filled - 2 * inner_old + model2, norm_obs2))
             break
         saved = [f.copy() for f in factors]
-        _, _, inner_old, filled = _sweep(tensor_pass, factors, krt, n_inner)
+        _, _, inner_old, filled = _sweep(tensor_pass, factors, krt, *sweep_kw)
         if it > 0:
             losses.append(_relative(norm_obs2 + filled - 2 * inner_old + model2, norm_obs2))
             if len(losses) > 1 and abs(losses[-2] - losses[-1]) < tol:

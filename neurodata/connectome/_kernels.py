@@ -88,7 +88,11 @@ def _complete(x, obs, a, krt, i0, buf):  # pragma: no cover - compiled
 
 @numba.njit(fastmath=True, cache=True)
 def _left8(xb, krt, m):  # pragma: no cover - compiled
-    """``m[q, r] = sum_c xb[q, c] krt[r, c]`` for exactly 8 rows, by column tiles."""
+    """``m[q, r] += sum_c xb[q, c] krt[r, c]`` for exactly 8 rows, by column tiles.
+
+    Two ranks per sweep of a tile: 16 accumulators, and each load of ``xb``
+    serves two ranks.
+    """
     n_cols = xb.shape[1]
     rank = krt.shape[0]
     zero = xb[0, 0] * np.float32(0)
@@ -96,19 +100,31 @@ def _left8(xb, krt, m):  # pragma: no cover - compiled
         j1 = min(n_cols, j0 + _TILE)
         x0, x1, x2, x3 = xb[0, j0:j1], xb[1, j0:j1], xb[2, j0:j1], xb[3, j0:j1]
         x4, x5, x6, x7 = xb[4, j0:j1], xb[5, j0:j1], xb[6, j0:j1], xb[7, j0:j1]
-        for r in range(rank):
+        for r in range(0, rank - 1, 2):
             k = krt[r, j0:j1]
+            p = krt[r + 1, j0:j1]
             s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = zero
+            t0 = t1 = t2 = t3 = t4 = t5 = t6 = t7 = zero
             for j in range(j1 - j0):
                 kj = k[j]
-                s0 += x0[j] * kj
-                s1 += x1[j] * kj
-                s2 += x2[j] * kj
-                s3 += x3[j] * kj
-                s4 += x4[j] * kj
-                s5 += x5[j] * kj
-                s6 += x6[j] * kj
-                s7 += x7[j] * kj
+                pj = p[j]
+                y0, y1, y2, y3, y4, y5, y6, y7 = x0[j], x1[j], x2[j], x3[j], x4[j], x5[j], x6[j], x7[j]
+                s0 += y0 * kj
+                s1 += y1 * kj
+                s2 += y2 * kj
+                s3 += y3 * kj
+                s4 += y4 * kj
+                s5 += y5 * kj
+                s6 += y6 * kj
+                s7 += y7 * kj
+                t0 += y0 * pj
+                t1 += y1 * pj
+                t2 += y2 * pj
+                t3 += y3 * pj
+                t4 += y4 * pj
+                t5 += y5 * pj
+                t6 += y6 * pj
+                t7 += y7 * pj
             m[0, r] += s0
             m[1, r] += s1
             m[2, r] += s2
@@ -117,24 +133,57 @@ def _left8(xb, krt, m):  # pragma: no cover - compiled
             m[5, r] += s5
             m[6, r] += s6
             m[7, r] += s7
+            m[0, r + 1] += t0
+            m[1, r + 1] += t1
+            m[2, r + 1] += t2
+            m[3, r + 1] += t3
+            m[4, r + 1] += t4
+            m[5, r + 1] += t5
+            m[6, r + 1] += t6
+            m[7, r + 1] += t7
+        if rank % 2:
+            k = krt[rank - 1, j0:j1]
+            for q in range(_ROWS):
+                xq = xb[q, j0:j1]
+                s = zero
+                for j in range(j1 - j0):
+                    s += xq[j] * k[j]
+                m[q, rank - 1] += s
 
 
 @numba.njit(fastmath=True, cache=True)
 def _right8(xb, a, i0, w):  # pragma: no cover - compiled
-    """``w[r, c] += sum_q a[i0 + q, r] xb[q, c]`` for exactly 8 rows, by column tiles."""
+    """``w[r, c] += sum_q a[i0 + q, r] xb[q, c]`` for exactly 8 rows, by column tiles.
+
+    Two ranks per sweep of a tile, so that each load of ``xb`` serves two.
+    """
     n_cols = xb.shape[1]
     rank = w.shape[0]
     for j0 in range(0, n_cols, _TILE):
         j1 = min(n_cols, j0 + _TILE)
         x0, x1, x2, x3 = xb[0, j0:j1], xb[1, j0:j1], xb[2, j0:j1], xb[3, j0:j1]
         x4, x5, x6, x7 = xb[4, j0:j1], xb[5, j0:j1], xb[6, j0:j1], xb[7, j0:j1]
-        for r in range(rank):
+        for r in range(0, rank - 1, 2):
             a0, a1, a2, a3 = a[i0, r], a[i0 + 1, r], a[i0 + 2, r], a[i0 + 3, r]
             a4, a5, a6, a7 = a[i0 + 4, r], a[i0 + 5, r], a[i0 + 6, r], a[i0 + 7, r]
+            b0, b1, b2, b3 = a[i0, r + 1], a[i0 + 1, r + 1], a[i0 + 2, r + 1], a[i0 + 3, r + 1]
+            b4, b5, b6, b7 = a[i0 + 4, r + 1], a[i0 + 5, r + 1], a[i0 + 6, r + 1], a[i0 + 7, r + 1]
             wr = w[r, j0:j1]
+            wq = w[r + 1, j0:j1]
             for j in range(j1 - j0):
-                wr[j] += (a0 * x0[j] + a1 * x1[j] + a2 * x2[j] + a3 * x3[j]) + (
-                    a4 * x4[j] + a5 * x5[j] + a6 * x6[j] + a7 * x7[j])
+                y0, y1, y2, y3, y4, y5, y6, y7 = x0[j], x1[j], x2[j], x3[j], x4[j], x5[j], x6[j], x7[j]
+                wr[j] += (a0 * y0 + a1 * y1 + a2 * y2 + a3 * y3) + (
+                    a4 * y4 + a5 * y5 + a6 * y6 + a7 * y7)
+                wq[j] += (b0 * y0 + b1 * y1 + b2 * y2 + b3 * y3) + (
+                    b4 * y4 + b5 * y5 + b6 * y6 + b7 * y7)
+        if rank % 2:
+            r = rank - 1
+            wr = w[r, j0:j1]
+            for q in range(_ROWS):
+                aq = a[i0 + q, r]
+                xq = xb[q, j0:j1]
+                for j in range(j1 - j0):
+                    wr[j] += aq * xq[j]
 
 
 @numba.njit(fastmath=True, cache=True)

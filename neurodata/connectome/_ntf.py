@@ -69,8 +69,8 @@ def _observed_mask(x: np.ndarray, mask) -> np.ndarray | None:
         if np.any(block[observed] < 0):
             raise NeurodataError("non-negative tensor factorisation needs a non-negative tensor; "
                                  "found negative entries. Shift or clip the data first.")
-    if nan_rows and obs is None:
-        obs = np.ones(x.shape, dtype=bool)
+    if nan_rows:     # merge NaNs into a copy (never into the caller's mask)
+        obs = np.ones(x.shape, dtype=bool) if obs is None else obs.copy()
     for start, finite in nan_rows:
         obs[start : start + finite.shape[0]] &= finite  # type: ignore[index]
     if obs is not None and not obs.any():
@@ -176,7 +176,8 @@ def ntf(tensor, rank: int, *, mask=None, dims: Sequence[str] | None = None, n_in
     shape = view.shape
     x0 = view.reshape(shape[0], -1)
     obs0 = None if obs is None else obs.reshape(shape[0], -1)
-    kw = dict(n_iter_max=max_iter, tol=tol, n_inner=n_inner)
+    # HALS updates the modes in the caller's order whatever the memory layout
+    kw = dict(n_iter_max=max_iter, tol=tol, n_inner=n_inner, b_first=bool(perm[1] < perm[2]))
     rng = _rng(random_state)
     if init is not None:
         factors = [np.asarray(init[p]) for p in perm]

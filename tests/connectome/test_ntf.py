@@ -43,7 +43,7 @@ def _hals_rows_reference(f, m, g, n_inner):
             break
 
 
-def _two_pass_reference(x, obs, init, n_iter, n_inner=5):
+def _two_pass_reference(x, obs, init, n_iter, n_inner=5, b_first=True):
     """The HALS iteration as two plain passes over the tensor (and an EM working copy)."""
     i, j, k = x.shape
     x0 = x.reshape(i, -1)
@@ -58,8 +58,13 @@ def _two_pass_reference(x, obs, init, n_iter, n_inner=5):
         data = x0 if work is None else work
         _hals_rows_reference(a, data @ kr, (b.T @ b) * (c.T @ c), n_inner)
         w = (data.T @ a).reshape(j, k, -1)                     # second pass
-        _hals_rows_reference(b, np.einsum("jkr,kr->jr", w, c), (a.T @ a) * (c.T @ c), n_inner)
-        _hals_rows_reference(c, np.einsum("jkr,jr->kr", w, b), (a.T @ a) * (b.T @ b), n_inner)
+        for mode in (1, 2) if b_first else (2, 1):
+            if mode == 1:
+                _hals_rows_reference(b, np.einsum("jkr,kr->jr", w, c), (a.T @ a) * (c.T @ c),
+                                     n_inner)
+            else:
+                _hals_rows_reference(c, np.einsum("jkr,jr->kr", w, b), (a.T @ a) * (b.T @ b),
+                                     n_inner)
         _balance([a, b, c])
         resid = x - reconstruct(np.ones(a.shape[1]), [a, b, c])
         weight = np.ones(x.shape, bool) if obs is None else obs
@@ -67,8 +72,8 @@ def _two_pass_reference(x, obs, init, n_iter, n_inner=5):
     return _normalise([a, b, c], losses)
 
 
-@pytest.mark.parametrize("masked", [False, True])
-def test_fused_pass_is_the_two_pass_iteration_reordered(masked):
+@pytest.mark.parametrize(("masked", "b_first"), [(False, True), (True, True), (False, False)])
+def test_fused_pass_is_the_two_pass_iteration_reordered(masked, b_first):
     # float64: the fused single pass gives the same iterates as two plain passes;
     # 37 rows (not a multiple of 8) and 600 columns (not a multiple of the tile)
     x, _ = _low_rank((37, 40, 15), 3, seed=4, noise=0.5)
@@ -76,9 +81,9 @@ def test_fused_pass_is_the_two_pass_iteration_reordered(masked):
     rng = np.random.default_rng(2)
     obs = rng.random(x.shape) > 0.25 if masked else None
     init = [rng.random((n, 4)) for n in x.shape]
-    ref = _two_pass_reference(x, obs, init, 12)
+    ref = _two_pass_reference(x, obs, init, 12, b_first=b_first)
     fit = fit_hals(x.reshape(37, -1), x.shape, 4, factors=init, n_iter_max=12, tol=0,
-                   observed=None if obs is None else obs.reshape(37, -1))
+                   observed=None if obs is None else obs.reshape(37, -1), b_first=b_first)
     np.testing.assert_allclose(fit.loss_curve, ref.loss_curve, rtol=1e-9)
     np.testing.assert_allclose(fit.weights, ref.weights, rtol=1e-9)
     for f, g in zip(fit.factors, ref.factors):
@@ -86,7 +91,7 @@ def test_fused_pass_is_the_two_pass_iteration_reordered(masked):
     # float32 (the benchmark's type) follows the same iterates to float32 accuracy
     fit32 = fit_hals(x.reshape(37, -1).astype(np.float32), x.shape, 4,
                      factors=[f.astype(np.float32) for f in init], n_iter_max=12, tol=0,
-                     observed=None if obs is None else obs.reshape(37, -1))
+                     observed=None if obs is None else obs.reshape(37, -1), b_first=b_first)
     np.testing.assert_allclose(fit32.loss_curve, ref.loss_curve, rtol=1e-4)
     for f, g in zip(fit32.factors, ref.factors):
         np.testing.assert_allclose(f, g, atol=1e-4)
@@ -183,6 +188,25 @@ def test_single_animal_and_non_contiguous_layouts():
     fit_t = ntf(np.transpose(np.asfortranarray(x), (0, 1, 2)), 2, random_state=0)
     np.testing.assert_allclose(fit_t.attrs["relative_error"], fit.attrs["relative_error"],
                                rtol=1e-3)
+
+
+def test_memory_layout_does_not_change_the_iterates():
+    # (pair, animal, time) memory, as build_affinity_tensor gives: same fit as C order
+    x = _low_rank((30, 20, 6), 2, noise=0.3, seed=6)[0].astype(np.float64)
+    init = [np.random.default_rng(0).random((n, 2)) for n in x.shape]
+    strided = np.ascontiguousarray(x.transpose(0, 2, 1)).transpose(0, 2, 1)
+    f1 = ntf(x, 2, init=init, max_iter=20, tol=0)
+    f2 = ntf(strided, 2, init=init, max_iter=20, tol=0)
+    np.testing.assert_allclose(f2.loss_curve, f1.loss_curve, rtol=1e-10)
+    np.testing.assert_allclose(f2.time_factor, f1.time_factor, atol=1e-10)
+
+
+def test_mask_is_not_written_when_nan_is_merged_in():
+    x, _ = _low_rank((20, 10, 3), 2)
+    x[0, 0, 0] = np.nan
+    mask = np.ones(x.shape, bool)
+    ntf(x, 2, mask=mask, max_iter=3, random_state=0)
+    assert mask.all()
 
 
 def test_bad_inputs():
