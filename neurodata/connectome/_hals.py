@@ -47,7 +47,7 @@ from dataclasses import dataclass, field
 import numba
 import numpy as np
 
-from neurodata.connectome._kernels import fused_pass, hals_rows
+from neurodata.connectome._kernels import fused_pass, hals_rows, tile_full
 
 __all__ = ["HalsResult", "fit_hals", "khatri_rao", "reconstruct"]
 
@@ -149,8 +149,10 @@ class _TensorPass:
 
     def __init__(self, x0: np.ndarray, observed: np.ndarray | None, rank: int):
         self.x0 = x0
-        self.obs = (np.zeros((0, 0), dtype=bool) if observed is None
-                    else np.ascontiguousarray(observed, dtype=bool))
+        none = np.zeros((0, 0), dtype=np.uint8)
+        self.obs = (none if observed is None
+                    else np.ascontiguousarray(observed, dtype=bool).view(np.uint8))
+        self.full = none if observed is None else tile_full(observed)
         n_chunks = max(1, min(numba.get_num_threads(), -(-x0.shape[0] // 8)))
         self.w_parts = np.empty((n_chunks, rank, x0.shape[1]), dtype=x0.dtype)
         self.stats = np.zeros((n_chunks, 2))
@@ -159,7 +161,8 @@ class _TensorPass:
     def __call__(self, a, krt, g, n_inner, update):
         """Run the pass; returns ``W.T`` (R, J*K) or None, ``<a_old, M_A>``, imputed sum of squares."""
         assert a.flags.c_contiguous and krt.flags.c_contiguous  # else numba will not vectorise
-        fused_pass(self.x0, self.obs, a, krt, g, n_inner, update, self.w_parts, self.stats)
+        fused_pass(self.x0, self.obs, self.full, a, krt, g, n_inner, update, self.w_parts,
+                   self.stats)
         self.passes += 1
         w = self.w_parts.sum(axis=0) if update else None
         return w, float(self.stats[:, 0].sum()), float(self.stats[:, 1].sum())

@@ -22,7 +22,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-__all__ = ["fused_pass", "hals_rows"]
+__all__ = ["fused_pass", "hals_rows", "tile_full"]
 
 _ROWS = 8     # rows of X0 per block (the register blocking below is written for 8)
 _TILE = 512   # columns per tile: 8 rows + a tile of kr.T and of W fit in L1
@@ -68,36 +68,78 @@ def hals_rows(f, m, g, n_inner):  # pragma: no cover - compiled
 
 
 @numba.njit(fastmath=True, cache=True)
-def _complete(x, obs, a, krt, i0, buf):  # pragma: no cover - compiled
-    """Copy rows ``i0..`` of ``x`` into ``buf``, missing entries set to the model."""
+def _complete(x, obs, full, a, krt, i0, buf, model, tflag):  # pragma: no cover - compiled
+    """Complete the block's tiles that hold a missing entry, in ``buf``.
+
+    Only tiles with ``tflag == 0`` are touched (the others are read straight
+    from ``x``); in those, a row's tile with nothing missing (``full``) is
+    copied and its mask not read, otherwise the model row
+    ``a_i . krt[:, tile]`` is computed (vectorised over columns) and selected
+    where the mask is 0.  Returns the sum of squares imputed.
+    """
     rank = krt.shape[0]
+    n_cols = x.shape[1]
     filled = 0.0
-    for q in range(buf.shape[0]):
-        i = i0 + q
-        for c in range(x.shape[1]):
-            if obs[i, c]:
-                buf[q, c] = x[i, c]
-            else:
-                v = 0.0
-                for r in range(rank):
-                    v += a[i, r] * krt[r, c]
-                buf[q, c] = v
-                filled += v * v
+    zero = x[0, 0] * np.float32(0)
+    for tile in range(tflag.shape[0]):
+        if tflag[tile]:
+            continue
+        j0 = tile * _TILE
+        j1 = min(n_cols, j0 + _TILE)
+        width = j1 - j0
+        for q in range(buf.shape[0]):
+            i = i0 + q
+            xr, br = x[i, j0:j1], buf[q, j0:j1]
+            if full[i, tile]:
+                for j in range(width):
+                    br[j] = xr[j]
+                continue
+            orow = obs[i, j0:j1]
+            mr = model[:width]
+            mr[:] = 0
+            for r in range(rank):
+                air = a[i, r]
+                kr = krt[r, j0:j1]
+                for j in range(width):
+                    mr[j] += air * kr[j]
+            sq = zero
+            for j in range(width):   # selects, not arithmetic: x may be NaN where missing
+                v = zero if orow[j] else mr[j]
+                br[j] = xr[j] if orow[j] else v
+                sq += v * v
+            filled += sq
     return filled
 
 
+def tile_full(observed: np.ndarray) -> np.ndarray:
+    """``(I, n_tiles)`` uint8: 1 where a tile of ``_TILE`` columns of a row has no missing entry.
+
+    Examples
+    --------
+    >>> obs = np.ones((2, 600), bool); obs[1, 550] = False
+    >>> tile_full(obs).tolist()
+    [[1, 1], [1, 0]]
+    """
+    starts = np.arange(0, observed.shape[1], _TILE)
+    out = np.empty((observed.shape[0], starts.size), dtype=np.uint8)
+    for r0 in range(0, observed.shape[0], 256):
+        out[r0 : r0 + 256] = np.logical_and.reduceat(observed[r0 : r0 + 256], starts, axis=1)
+    return out
+
+
 @numba.njit(fastmath=True, cache=True)
-def _left8(xb, krt, m):  # pragma: no cover - compiled
+def _left8(xs, bb, tflag, krt, m):  # pragma: no cover - compiled
     """``m[q, r] += sum_c xb[q, c] krt[r, c]`` for exactly 8 rows, by column tiles.
 
     Two ranks per sweep of a tile: 16 accumulators, and each load of ``xb``
     serves two ranks.
     """
-    n_cols = xb.shape[1]
+    n_cols = xs.shape[1]
     rank = krt.shape[0]
-    zero = xb[0, 0] * np.float32(0)
+    zero = xs[0, 0] * np.float32(0)
     for j0 in range(0, n_cols, _TILE):
         j1 = min(n_cols, j0 + _TILE)
+        xb = xs if tflag[j0 // _TILE] else bb
         x0, x1, x2, x3 = xb[0, j0:j1], xb[1, j0:j1], xb[2, j0:j1], xb[3, j0:j1]
         x4, x5, x6, x7 = xb[4, j0:j1], xb[5, j0:j1], xb[6, j0:j1], xb[7, j0:j1]
         for r in range(0, rank - 1, 2):
@@ -152,15 +194,16 @@ def _left8(xb, krt, m):  # pragma: no cover - compiled
 
 
 @numba.njit(fastmath=True, cache=True)
-def _right8(xb, a, i0, w):  # pragma: no cover - compiled
+def _right8(xs, bb, tflag, a, i0, w):  # pragma: no cover - compiled
     """``w[r, c] += sum_q a[i0 + q, r] xb[q, c]`` for exactly 8 rows, by column tiles.
 
     Two ranks per sweep of a tile, so that each load of ``xb`` serves two.
     """
-    n_cols = xb.shape[1]
+    n_cols = xs.shape[1]
     rank = w.shape[0]
     for j0 in range(0, n_cols, _TILE):
         j1 = min(n_cols, j0 + _TILE)
+        xb = xs if tflag[j0 // _TILE] else bb
         x0, x1, x2, x3 = xb[0, j0:j1], xb[1, j0:j1], xb[2, j0:j1], xb[3, j0:j1]
         x4, x5, x6, x7 = xb[4, j0:j1], xb[5, j0:j1], xb[6, j0:j1], xb[7, j0:j1]
         for r in range(0, rank - 1, 2):
@@ -187,32 +230,43 @@ def _right8(xb, a, i0, w):  # pragma: no cover - compiled
 
 
 @numba.njit(fastmath=True, cache=True)
-def _left1(xi, krt, m_row):  # pragma: no cover - compiled
-    for r in range(krt.shape[0]):
-        k = krt[r]
-        s = xi[0] * np.float32(0)
-        for j in range(xi.shape[0]):
-            s += xi[j] * k[j]
-        m_row[r] += s
+def _left1(xi, bi, tflag, krt, m_row):  # pragma: no cover - compiled
+    n_cols = xi.shape[0]
+    for j0 in range(0, n_cols, _TILE):
+        j1 = min(n_cols, j0 + _TILE)
+        src = xi[j0:j1] if tflag[j0 // _TILE] else bi[j0:j1]
+        for r in range(krt.shape[0]):
+            k = krt[r, j0:j1]
+            s = xi[0] * np.float32(0)
+            for j in range(j1 - j0):
+                s += src[j] * k[j]
+            m_row[r] += s
 
 
 @numba.njit(fastmath=True, cache=True)
-def _right1(xi, a, i, w):  # pragma: no cover - compiled
-    for r in range(w.shape[0]):
-        air = a[i, r]
-        wr = w[r]
-        for j in range(xi.shape[0]):
-            wr[j] += air * xi[j]
+def _right1(xi, bi, tflag, a, i, w):  # pragma: no cover - compiled
+    n_cols = xi.shape[0]
+    for j0 in range(0, n_cols, _TILE):
+        j1 = min(n_cols, j0 + _TILE)
+        src = xi[j0:j1] if tflag[j0 // _TILE] else bi[j0:j1]
+        for r in range(w.shape[0]):
+            air = a[i, r]
+            wr = w[r, j0:j1]
+            for j in range(j1 - j0):
+                wr[j] += air * src[j]
 
 
 @numba.njit(parallel=True, fastmath=True, cache=True)
-def fused_pass(x, obs, a, krt, g, n_inner, update, w_parts, stats):  # pragma: no cover
+def fused_pass(x, obs, full, a, krt, g, n_inner, update, w_parts, stats):  # pragma: no cover
     """One read of ``x`` (and ``obs``): the HALS update of ``a`` and ``W = X0.T @ a_new``.
 
     Parameters
     ----------
     x : (I, L) C-contiguous array (never written).
-    obs : (I, L) bool array, or a (0, 0) array when nothing is missing.
+    obs : (I, L) uint8 array, 1 where observed (0 where missing), or a (0, 0) array
+        when nothing is missing.
+    full : (I, n_tiles) uint8 from :func:`tile_full` (or (0, 0)): tiles that
+        need no imputation, whose mask is then not read.
     a : (I, R) first factor, updated in place (when ``update``).
     krt : (R, L) transposed Khatri-Rao product of the other two factors.
     g : (R, R) float64 Hadamard product of their Gram matrices.
@@ -227,6 +281,7 @@ def fused_pass(x, obs, a, krt, g, n_inner, update, w_parts, stats):  # pragma: n
     n_chunks = w_parts.shape[0]
     masked = obs.shape[0] > 0
     n_blocks = (n_rows + _ROWS - 1) // _ROWS
+    n_tiles = (n_cols + _TILE - 1) // _TILE
     for t in numba.prange(n_chunks):
         b0 = t * n_blocks // n_chunks
         b1 = (t + 1) * n_blocks // n_chunks
@@ -234,24 +289,28 @@ def fused_pass(x, obs, a, krt, g, n_inner, update, w_parts, stats):  # pragma: n
         if update:
             w[:] = 0
         m = np.zeros((_ROWS, rank))
-        buf = np.empty((_ROWS if masked else 0, n_cols), dtype=x.dtype)
+        buf = np.empty((_ROWS, n_cols if masked else 0), dtype=x.dtype)
+        model = np.empty(_TILE if masked else 0, dtype=x.dtype)
+        tflag = np.ones(n_tiles, dtype=np.uint8)     # 1: read the tile from x
         inner = 0.0
         filled = 0.0
         for blk in range(b0, b1):
             i0 = blk * _ROWS
             i1 = min(n_rows, i0 + _ROWS)
             nb = i1 - i0
+            xb, bb = x[i0:i1], buf[:nb]
             if masked:
-                xb = buf[:nb]
-                filled += _complete(x, obs, a, krt, i0, xb)
-            else:
-                xb = x[i0:i1]
+                for tile in range(n_tiles):
+                    tflag[tile] = 1
+                    for i in range(i0, i1):
+                        tflag[tile] &= full[i, tile]
+                filled += _complete(x, obs, full, a, krt, i0, bb, model, tflag)
             m[:] = 0
             if nb == _ROWS:
-                _left8(xb, krt, m)
+                _left8(xb, bb, tflag, krt, m)
             else:
                 for q in range(nb):
-                    _left1(xb[q], krt, m[q])
+                    _left1(xb[q], bb[q], tflag, krt, m[q])
             for q in range(nb):
                 for r in range(rank):
                     inner += a[i0 + q, r] * m[q, r]
@@ -260,9 +319,9 @@ def fused_pass(x, obs, a, krt, g, n_inner, update, w_parts, stats):  # pragma: n
             for q in range(nb):
                 _hals_row(a, i0 + q, m[q], g, n_inner)
             if nb == _ROWS:
-                _right8(xb, a, i0, w)
+                _right8(xb, bb, tflag, a, i0, w)
             else:
                 for q in range(nb):
-                    _right1(xb[q], a, i0 + q, w)
+                    _right1(xb[q], bb[q], tflag, a, i0 + q, w)
         stats[t, 0] = inner
         stats[t, 1] = filled

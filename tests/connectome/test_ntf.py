@@ -4,7 +4,7 @@ import xarray as xr
 
 from neurodata.connectome import factor_similarity, ntf, ntf_ensemble
 from neurodata.connectome._hals import _balance, _normalise, fit_hals, khatri_rao, reconstruct
-from neurodata.connectome._kernels import fused_pass
+from neurodata.connectome._kernels import fused_pass, tile_full
 from neurodata.errors import NeurodataError, ShapeError
 
 
@@ -105,7 +105,8 @@ def test_fused_pass_kernel_against_numpy():
     g = krt.T.astype(np.float64).T @ krt.T.astype(np.float64)
     w_parts, stats = np.empty((2, 3, 1100), np.float32), np.zeros((2, 2))
     a = a0.copy()
-    fused_pass(x, np.zeros((0, 0), bool), a, krt, g, 5, True, w_parts, stats)
+    none = np.zeros((0, 0), np.uint8)
+    fused_pass(x, none, none, a, krt, g, 5, True, w_parts, stats)
     m = x.astype(np.float64) @ krt.T.astype(np.float64)
     np.testing.assert_allclose(stats[:, 0].sum(), np.sum(a0 * m), rtol=1e-5)
     a_ref = a0.copy()
@@ -115,7 +116,8 @@ def test_fused_pass_kernel_against_numpy():
     # a masked pass imputes a0 . krt at missing entries and reports their sum of squares
     obs = rng.random(x.shape) > 0.3
     a = a0.copy()
-    fused_pass(x, obs, a, krt, g, 5, False, w_parts, stats)
+    obs[:8, 512:1024] = True                          # a tile with nothing missing
+    fused_pass(x, obs.view(np.uint8), tile_full(obs), a, krt, g, 5, False, w_parts, stats)
     model = a0.astype(np.float64) @ krt.astype(np.float64)
     filled = np.where(obs, x, model)
     np.testing.assert_array_equal(a, a0)                 # update=False leaves a alone
