@@ -63,7 +63,7 @@ import numpy as np
 
 from neurodata.connectome._kernels import fused_pass, hals_rows, tile_full
 
-__all__ = ["HalsResult", "fit_hals", "khatri_rao", "reconstruct"]
+__all__ = ["HalsResult", "fit_hals", "khatri_rao", "khatri_rao_t", "reconstruct"]
 
 _CHUNK_ROWS = 512
 
@@ -162,22 +162,29 @@ class _TensorPass:
     """Buffers of the fused pass over ``x0`` (and its mask), reused every iteration."""
 
     def __init__(self, x0: np.ndarray, observed: np.ndarray | None, rank: int):
-        self.x0 = x0
+        self.x0, self.rank = x0, rank
         none = np.zeros((0, 0), dtype=np.uint8)
         self.obs = (none if observed is None
                     else np.ascontiguousarray(observed, dtype=bool).view(np.uint8))
         self.full = none if observed is None else tile_full(observed)
-        n_chunks = max(1, min(numba.get_num_threads(), -(-x0.shape[0] // 8)))
-        self.w_parts = np.empty((n_chunks, rank, x0.shape[1]), dtype=x0.dtype)
-        self.stats = np.zeros((n_chunks, 2))
-        self.passes = 0
+        self._alloc(numba.get_num_threads())
+
+    def _alloc(self, n_threads: int) -> None:
+        shape = (n_threads, self.rank, self.x0.shape[1])
+        self.w_parts = np.empty(shape, dtype=self.x0.dtype)
+        self.stats = np.zeros((n_threads, 2))
+        width = self.x0.shape[1] if self.obs.size else 0
+        self.bufs = np.empty((n_threads, 8, width), dtype=self.x0.dtype)
 
     def __call__(self, a, krt, g, n_inner, update):
         """Run the pass; returns ``W.T`` (R, J*K) or None, ``<a_old, M_A>``, imputed sum of squares."""
         assert a.flags.c_contiguous and krt.flags.c_contiguous  # else numba will not vectorise
+        if self.w_parts.shape[0] != numba.get_num_threads():
+            self._alloc(numba.get_num_threads())
+        self.w_parts[:] = 0
+        self.stats[:] = 0
         fused_pass(self.x0, self.obs, self.full, a, krt, g, n_inner, update, self.w_parts,
-                   self.stats)
-        self.passes += 1
+                   self.stats, self.bufs)
         w = self.w_parts.sum(axis=0) if update else None
         return w, float(self.stats[:, 0].sum()), float(self.stats[:, 1].sum())
 

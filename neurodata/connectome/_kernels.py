@@ -13,8 +13,9 @@ while such a block is in cache the kernel
 
 Every loop over the columns runs on tiles of ``_TILE`` columns, so that the
 eight rows, the Khatri-Rao tile and the ``W`` tile stay in L1 while the
-inner loops vectorise over columns.  Chunks of rows run on separate threads,
-each with its own ``W`` (summed afterwards), so threads never share a write.
+inner loops vectorise over columns.  Groups of blocks are shared out among
+the threads, each thread adding into its own ``W`` (summed afterwards), so
+threads never share a write.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ __all__ = ["fused_pass", "hals_rows", "tile_full"]
 
 _ROWS = 8     # rows of X0 per block (the register blocking below is written for 8)
 _TILE = 512   # columns per tile: 8 rows + a tile of kr.T and of W fit in L1
+_GROUP = 4    # blocks handed to a thread at a time
 
 
 @numba.njit(fastmath=True, cache=True, inline="always")
@@ -257,7 +259,8 @@ def _right1(xi, bi, tflag, a, i, w):  # pragma: no cover - compiled
 
 
 @numba.njit(parallel=True, fastmath=True, cache=True)
-def fused_pass(x, obs, full, a, krt, g, n_inner, update, w_parts, stats):  # pragma: no cover
+def fused_pass(x, obs, full, a, krt, g, n_inner, update, w_parts, stats,
+               bufs):  # pragma: no cover - compiled
     """One read of ``x`` (and ``obs``): the HALS update of ``a`` and ``W = X0.T @ a_new``.
 
     Parameters
@@ -272,29 +275,31 @@ def fused_pass(x, obs, full, a, krt, g, n_inner, update, w_parts, stats):  # pra
     g : (R, R) float64 Hadamard product of their Gram matrices.
     n_inner : int, HALS column sweeps per row.
     update : bool; False computes only the statistics (a loss evaluation).
-    w_parts : (n_chunks, R, L) output, one ``W.T`` per chunk of rows (sum them).
-    stats : (n_chunks, 2) float64 output: per chunk, ``sum(a_old * M_A)`` and
-        the sum of squares of the imputed values.
+    w_parts : (n_threads, R, L) zeros on entry: one ``W.T`` per thread (sum them).
+    stats : (n_threads, 2) float64 zeros on entry: per thread, ``sum(a_old * M_A)``
+        and the sum of squares of the imputed values.
+    bufs : (n_threads, 8, L) scratch for completed blocks ((n_threads, 8, 0)
+        when nothing is missing).
+
+    Groups of ``_GROUP`` blocks are shared out among the threads (numba's
+    schedule), each thread adding into its own ``W`` and ``stats`` row.
     """
     n_rows, n_cols = x.shape
     rank = a.shape[1]
-    n_chunks = w_parts.shape[0]
     masked = obs.shape[0] > 0
     n_blocks = (n_rows + _ROWS - 1) // _ROWS
     n_tiles = (n_cols + _TILE - 1) // _TILE
-    for t in numba.prange(n_chunks):
-        b0 = t * n_blocks // n_chunks
-        b1 = (t + 1) * n_blocks // n_chunks
+    n_groups = (n_blocks + _GROUP - 1) // _GROUP
+    for grp in numba.prange(n_groups):
+        t = numba.get_thread_id()
         w = w_parts[t]
-        if update:
-            w[:] = 0
+        buf = bufs[t]
         m = np.zeros((_ROWS, rank))
-        buf = np.empty((_ROWS, n_cols if masked else 0), dtype=x.dtype)
         model = np.empty(_TILE if masked else 0, dtype=x.dtype)
         tflag = np.ones(n_tiles, dtype=np.uint8)     # 1: read the tile from x
         inner = 0.0
         filled = 0.0
-        for blk in range(b0, b1):
+        for blk in range(grp * _GROUP, min(n_blocks, (grp + 1) * _GROUP)):
             i0 = blk * _ROWS
             i1 = min(n_rows, i0 + _ROWS)
             nb = i1 - i0
@@ -323,5 +328,5 @@ def fused_pass(x, obs, full, a, krt, g, n_inner, update, w_parts, stats):  # pra
             else:
                 for q in range(nb):
                     _right1(xb[q], bb[q], tflag, a, i0 + q, w)
-        stats[t, 0] = inner
-        stats[t, 1] = filled
+        stats[t, 0] += inner
+        stats[t, 1] += filled

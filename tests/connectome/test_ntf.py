@@ -1,3 +1,4 @@
+import numba
 import numpy as np
 import pytest
 import xarray as xr
@@ -103,10 +104,12 @@ def test_fused_pass_kernel_against_numpy():
     krt = rng.random((3, 1100), dtype=np.float32)
     a0 = rng.random((21, 3), dtype=np.float32)
     g = krt.T.astype(np.float64).T @ krt.T.astype(np.float64)
-    w_parts, stats = np.empty((2, 3, 1100), np.float32), np.zeros((2, 2))
+    n = numba.get_num_threads()                          # one W and one stats row per thread
+    w_parts, stats = np.empty((n, 3, 1100), np.float32), np.zeros((n, 2))
     a = a0.copy()
     none = np.zeros((0, 0), np.uint8)
-    fused_pass(x, none, none, a, krt, g, 5, True, w_parts, stats)
+    w_parts[:] = 0
+    fused_pass(x, none, none, a, krt, g, 5, True, w_parts, stats, np.empty((n, 8, 0), np.float32))
     m = x.astype(np.float64) @ krt.T.astype(np.float64)
     np.testing.assert_allclose(stats[:, 0].sum(), np.sum(a0 * m), rtol=1e-5)
     a_ref = a0.copy()
@@ -117,7 +120,9 @@ def test_fused_pass_kernel_against_numpy():
     obs = rng.random(x.shape) > 0.3
     a = a0.copy()
     obs[:8, 512:1024] = True                          # a tile with nothing missing
-    fused_pass(x, obs.view(np.uint8), tile_full(obs), a, krt, g, 5, False, w_parts, stats)
+    stats[:] = 0
+    fused_pass(x, obs.view(np.uint8), tile_full(obs), a, krt, g, 5, False, w_parts, stats,
+               np.empty((n, 8, 1100), np.float32))
     model = a0.astype(np.float64) @ krt.astype(np.float64)
     filled = np.where(obs, x, model)
     np.testing.assert_array_equal(a, a0)                 # update=False leaves a alone
