@@ -47,11 +47,11 @@ after pass ``t + 1``; a fit makes one extra, loss-only pass at the end.
 
 **Performance** (``benchmarks/bench_connectome.py``, the paper's scale:
 4,950 x 1,000 x 21 float32, 0.42 GB, rank 10; shared 2-core machine, see
-the connectome docs page for the full table): about 0.09 s of CPU per
-iteration on one thread (tensorly 0.10: 0.74 s), 0.42 GB read per
-iteration; the pass does about 4 GFLOP per iteration and runs at about
-45 GFLOP/s per core, so an iteration is bound by arithmetic, not by the
-memory bandwidth (one read at 25 GB/s would take 0.017 s).
+the connectome docs page for the full table): 0.097 s per iteration on one
+thread, tensorly 0.10 0.725 s in the same run, equal relative error; 0.42 GB
+read per iteration (17 % of 25 GB/s).  The pass does 4.2 GFLOP per
+iteration at about 43 GFLOP/s on one core, so an iteration is bound by
+arithmetic, not by memory bandwidth (one read at 25 GB/s takes 0.017 s).
 """
 
 from __future__ import annotations
