@@ -154,6 +154,20 @@ def test_loss_never_increases(masked):
     assert np.all(np.diff(fit.loss_curve.values) <= 1e-5)
 
 
+@pytest.mark.parametrize(("max_iter", "tol"), [(7, 0.0), (500, 1e-4)])
+def test_masked_loss_is_the_loss_of_the_returned_model(max_iter, tol):
+    # the masked loss of iteration t comes out of pass t + 1: on a stop (by
+    # max_iter or by tol) the returned model must be the one the last loss is of
+    x, _ = _low_rank((30, 25, 4), 3, noise=0.5, seed=8)
+    mask = np.random.default_rng(3).random(x.shape) > 0.3
+    fit = ntf(x, 3, mask=mask, random_state=0, max_iter=max_iter, tol=tol)
+    model = reconstruct(fit.weights.values, [fit[f"{d}_factor"].values
+                                             for d in ("pair", "time", "animal")])
+    true = np.linalg.norm((x - model)[mask]) / np.linalg.norm(x[mask])
+    assert abs(true - fit.attrs["relative_error"]) < 1e-5
+    assert fit.attrs["n_iter"] == (max_iter if tol == 0 else len(fit.loss_curve)) < 500
+
+
 def test_missing_entries_are_imputed_not_zeroed():
     x, _ = _low_rank((40, 30, 6), 2, seed=3)
     rng = np.random.default_rng(1)
