@@ -61,11 +61,9 @@ from dataclasses import dataclass, field
 import numba
 import numpy as np
 
-from neurodata.connectome._kernels import fused_pass, hals_rows, tile_full
+from neurodata.connectome._kernels import fused_pass, hals_rows, row_sum_squares, tile_full
 
 __all__ = ["HalsResult", "fit_hals", "khatri_rao", "khatri_rao_t", "reconstruct"]
-
-_CHUNK_ROWS = 512
 
 
 @dataclass
@@ -124,20 +122,17 @@ def _init_factors(shape, rank, rng, dtype, norm_x) -> list[np.ndarray]:
 
 
 def sum_squares(x0: np.ndarray, observed: np.ndarray | None = None) -> float:
-    """Sum of squares of a 2-D array (observed entries only), chunked, in float64.
+    """Sum of squares of a 2-D array (observed entries only), accumulated in float64.
 
     Examples
     --------
     >>> sum_squares(np.ones((3, 2), np.float32))
     6.0
     """
-    total = 0.0
-    for start in range(0, x0.shape[0], _CHUNK_ROWS):
-        block = x0[start : start + _CHUNK_ROWS]
-        if observed is not None:
-            block = np.where(observed[start : start + _CHUNK_ROWS], block, 0)
-        total += float(np.einsum("ij,ij->", block, block, dtype=np.float64))
-    return total
+    x0 = np.ascontiguousarray(x0)
+    obs = (np.zeros((0, 0), dtype=np.uint8) if observed is None
+           else np.ascontiguousarray(observed, dtype=bool).view(np.uint8))
+    return float(row_sum_squares(x0, obs).sum())
 
 
 def _gram(f: np.ndarray) -> np.ndarray:

@@ -23,7 +23,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-__all__ = ["fused_pass", "hals_rows", "tile_full"]
+__all__ = ["fused_pass", "hals_rows", "row_sum_squares", "tile_full"]
 
 _ROWS = 8     # rows of X0 per block (the register blocking below is written for 8)
 _TILE = 512   # columns per tile: 8 rows + a tile of kr.T and of W fit in L1
@@ -111,6 +111,34 @@ def _complete(x, obs, full, a, krt, i0, buf, model, tflag):  # pragma: no cover 
                 sq += v * v
             filled += sq
     return filled
+
+
+@numba.njit(parallel=True, fastmath=True, cache=True)
+def row_sum_squares(x, obs):  # pragma: no cover - compiled
+    """Per row, the sum of squares of ``x`` (where ``obs``, uint8, is 1; all if it is (0, 0)).
+
+    float32 partial sums over tiles of ``_TILE`` columns, float64 across tiles;
+    entries where ``obs`` is 0 are never used in arithmetic (they may be NaN).
+    """
+    n_rows, n_cols = x.shape
+    masked = obs.shape[0] > 0
+    out = np.zeros(n_rows)
+    for i in numba.prange(n_rows):
+        zero = x[i, 0] * np.float32(0)
+        total = 0.0
+        for j0 in range(0, n_cols, _TILE):
+            j1 = min(n_cols, j0 + _TILE)
+            s = zero
+            if masked:
+                for j in range(j0, j1):
+                    v = x[i, j] if obs[i, j] else zero
+                    s += v * v
+            else:
+                for j in range(j0, j1):
+                    s += x[i, j] * x[i, j]
+            total += s
+        out[i] = total
+    return out
 
 
 def tile_full(observed: np.ndarray) -> np.ndarray:

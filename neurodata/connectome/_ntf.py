@@ -65,8 +65,10 @@ def _observed_mask(x: np.ndarray, mask) -> np.ndarray | None:
                 raise NeurodataError("the tensor holds infinite values; replace them with NaN "
                                      "(missing) or finite numbers.")
             nan_rows.append((start, finite))
-        observed = finite if obs is None else finite & obs[start : start + 256]
-        if np.any(block[observed] < 0):
+        negative = block < 0                       # False at NaN
+        if obs is not None and negative.any():
+            negative &= obs[start : start + 256]
+        if negative.any():
             raise NeurodataError("non-negative tensor factorisation needs a non-negative tensor; "
                                  "found negative entries. Shift or clip the data first.")
     if nan_rows:     # merge NaNs into a copy (never into the caller's mask)
