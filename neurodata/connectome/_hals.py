@@ -47,10 +47,11 @@ after pass ``t + 1``; a fit makes one extra, loss-only pass at the end.
 
 **Performance** (``benchmarks/bench_connectome.py``, the paper's scale:
 4,950 x 1,000 x 21 float32, 0.42 GB, rank 10; shared 2-core machine, see
-the connectome docs page for the full table): 0.097 s per iteration on one
-thread, tensorly 0.10 0.725 s in the same run, equal relative error; 0.42 GB
-read per iteration (17 % of 25 GB/s).  The pass does 4.2 GFLOP per
-iteration at about 43 GFLOP/s on one core, so an iteration is bound by
+the connectome docs page for the full table): 0.051 s per iteration on two
+free cores (tensorly 0.10: 0.637 s in the same run), 0.097-0.100 s on one
+thread (tensorly 0.70-0.73 s), equal relative error; 0.42 GB read per
+iteration (33 % of 25 GB/s on two cores).  The pass does 4.2 GFLOP per
+iteration at about 41 GFLOP/s per core, so an iteration is bound by
 arithmetic, not by memory bandwidth (one read at 25 GB/s takes 0.017 s).
 """
 
