@@ -138,7 +138,9 @@ def ntf(tensor, rank: int, *, mask=None, dims: Sequence[str] | None = None, n_in
         error changes by less than ``tol``.  (``n_iter_max``, the old name of
         ``max_iter``, is accepted with a deprecation warning.)
     n_inner : int
-        HALS column sweeps per factor update (as tensorly's ``hals_nnls``).
+        At most this many HALS column sweeps per factor update (as tensorly's
+        ``hals_nnls``); each row of a factor stops early once a sweep changes
+        it by less than 1e-6 of its first sweep's change.
     init : list of 3 arrays, optional
         Initial factors for a single run (overrides ``n_init``).
     random_state : int, Generator or None
