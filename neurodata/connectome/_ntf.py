@@ -65,12 +65,14 @@ def _observed_mask(x: np.ndarray, mask) -> np.ndarray | None:
                 raise NeurodataError("the tensor holds infinite values; replace them with NaN "
                                      "(missing) or finite numbers.")
             nan_rows.append((start, finite))
-        observed = finite if obs is None else finite & obs[start : start + 256]
-        if np.any(block[observed] < 0):
+        negative = block < 0                       # False at NaN
+        if obs is not None and negative.any():
+            negative &= obs[start : start + 256]
+        if negative.any():
             raise NeurodataError("non-negative tensor factorisation needs a non-negative tensor; "
                                  "found negative entries. Shift or clip the data first.")
-    if nan_rows and obs is None:
-        obs = np.ones(x.shape, dtype=bool)
+    if nan_rows:     # merge NaNs into a copy (never into the caller's mask)
+        obs = np.ones(x.shape, dtype=bool) if obs is None else obs.copy()
     for start, finite in nan_rows:
         obs[start : start + finite.shape[0]] &= finite  # type: ignore[index]
     if obs is not None and not obs.any():
@@ -136,7 +138,9 @@ def ntf(tensor, rank: int, *, mask=None, dims: Sequence[str] | None = None, n_in
         error changes by less than ``tol``.  (``n_iter_max``, the old name of
         ``max_iter``, is accepted with a deprecation warning.)
     n_inner : int
-        HALS column sweeps per factor update (as tensorly's ``hals_nnls``).
+        At most this many HALS column sweeps per factor update (as tensorly's
+        ``hals_nnls``); each row of a factor stops early once a sweep changes
+        it by less than 1e-6 of its first sweep's change.
     init : list of 3 arrays, optional
         Initial factors for a single run (overrides ``n_init``).
     random_state : int, Generator or None
@@ -176,7 +180,8 @@ def ntf(tensor, rank: int, *, mask=None, dims: Sequence[str] | None = None, n_in
     shape = view.shape
     x0 = view.reshape(shape[0], -1)
     obs0 = None if obs is None else obs.reshape(shape[0], -1)
-    kw = dict(n_iter_max=max_iter, tol=tol, n_inner=n_inner)
+    # HALS updates the modes in the caller's order whatever the memory layout
+    kw = dict(n_iter_max=max_iter, tol=tol, n_inner=n_inner, b_first=bool(perm[1] < perm[2]))
     rng = _rng(random_state)
     if init is not None:
         factors = [np.asarray(init[p]) for p in perm]

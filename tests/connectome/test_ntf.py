@@ -1,10 +1,11 @@
+import numba
 import numpy as np
 import pytest
 import xarray as xr
 
 from neurodata.connectome import factor_similarity, ntf, ntf_ensemble
-from neurodata.connectome._hals import fit_hals, reconstruct
-from neurodata.connectome._kernels import fill_runs, left_mttkrp, right_mttkrp
+from neurodata.connectome._hals import _balance, _normalise, fit_hals, khatri_rao, reconstruct
+from neurodata.connectome._kernels import fused_pass, tile_full
 from neurodata.errors import NeurodataError, ShapeError
 
 
@@ -24,20 +25,109 @@ def test_exact_low_rank_tensor_is_recovered():
     assert score > 0.99
 
 
-def test_numba_kernels_match_blas_on_large_arrays():
+def _hals_rows_reference(f, m, g, n_inner):
+    """Row-wise HALS in numpy: each row sweeps until its change falls below 1e-6 of its first."""
+    active = np.ones(f.shape[0], bool)
+    first = None
+    for _ in range(n_inner):
+        change = np.zeros(f.shape[0])
+        for r in range(f.shape[1]):
+            if g[r, r] <= 0:
+                continue
+            old = f[:, r].astype(np.float64)
+            new = np.maximum(old + (m[:, r] - f.astype(np.float64) @ g[:, r]) / g[r, r], 0)
+            f[:, r] = np.where(active, new, old)
+            change += (f[:, r] - old) ** 2
+        first = change if first is None else first
+        active &= ~((change <= 1e-6 * first) | (first == 0))
+        if not active.any():
+            break
+
+
+def _two_pass_reference(x, obs, init, n_iter, n_inner=5, b_first=True):
+    """The HALS iteration as two plain passes over the tensor (and an EM working copy)."""
+    i, j, k = x.shape
+    x0 = x.reshape(i, -1)
+    a, b, c = (np.array(f, dtype=x.dtype) for f in init)
+    work = None if obs is None else np.where(obs.reshape(i, -1), x0, 0)
+    losses = []
+    for _ in range(n_iter):
+        kr = khatri_rao(b, c)
+        if work is not None:
+            miss = ~obs.reshape(i, -1)
+            work[miss] = (a @ kr.T)[miss]
+        data = x0 if work is None else work
+        _hals_rows_reference(a, data @ kr, (b.T @ b) * (c.T @ c), n_inner)
+        w = (data.T @ a).reshape(j, k, -1)                     # second pass
+        for mode in (1, 2) if b_first else (2, 1):
+            if mode == 1:
+                _hals_rows_reference(b, np.einsum("jkr,kr->jr", w, c), (a.T @ a) * (c.T @ c),
+                                     n_inner)
+            else:
+                _hals_rows_reference(c, np.einsum("jkr,jr->kr", w, b), (a.T @ a) * (b.T @ b),
+                                     n_inner)
+        _balance([a, b, c])
+        resid = x - reconstruct(np.ones(a.shape[1]), [a, b, c])
+        weight = np.ones(x.shape, bool) if obs is None else obs
+        losses.append(np.linalg.norm(resid[weight]) / np.linalg.norm(x[weight]))
+    return _normalise([a, b, c], losses)
+
+
+@pytest.mark.parametrize(("masked", "b_first"), [(False, True), (True, True), (False, False)])
+def test_fused_pass_is_the_two_pass_iteration_reordered(masked, b_first):
+    # float64: the fused single pass gives the same iterates as two plain passes;
+    # 37 rows (not a multiple of 8) and 600 columns (not a multiple of the tile)
+    x, _ = _low_rank((37, 40, 15), 3, seed=4, noise=0.5)
+    x = x.astype(np.float64)
+    rng = np.random.default_rng(2)
+    obs = rng.random(x.shape) > 0.25 if masked else None
+    init = [rng.random((n, 4)) for n in x.shape]
+    ref = _two_pass_reference(x, obs, init, 12, b_first=b_first)
+    fit = fit_hals(x.reshape(37, -1), x.shape, 4, factors=init, n_iter_max=12, tol=0,
+                   observed=None if obs is None else obs.reshape(37, -1), b_first=b_first)
+    np.testing.assert_allclose(fit.loss_curve, ref.loss_curve, rtol=1e-9)
+    np.testing.assert_allclose(fit.weights, ref.weights, rtol=1e-9)
+    for f, g in zip(fit.factors, ref.factors):
+        np.testing.assert_allclose(f, g, rtol=1e-8, atol=1e-12)
+    # float32 (the benchmark's type) follows the same iterates to float32 accuracy
+    fit32 = fit_hals(x.reshape(37, -1).astype(np.float32), x.shape, 4,
+                     factors=[f.astype(np.float32) for f in init], n_iter_max=12, tol=0,
+                     observed=None if obs is None else obs.reshape(37, -1), b_first=b_first)
+    np.testing.assert_allclose(fit32.loss_curve, ref.loss_curve, rtol=1e-4)
+    for f, g in zip(fit32.factors, ref.factors):
+        np.testing.assert_allclose(f, g, atol=1e-4)
+
+
+def test_fused_pass_kernel_against_numpy():
     rng = np.random.default_rng(0)
-    x = rng.random((1203, 1001), dtype=np.float32)             # > 1M: numba path
-    k, a = rng.random((1001, 7), dtype=np.float32), rng.random((1203, 7), dtype=np.float32)
-    np.testing.assert_allclose(left_mttkrp(x, k), x.astype(float) @ k, rtol=1e-4)
-    np.testing.assert_allclose(right_mttkrp(x, a), x.T.astype(float) @ a, rtol=1e-4)
-
-
-def test_fill_runs_writes_model_values_on_runs():
-    work = np.zeros((2, 5), np.float32)
-    a, kr = np.array([[1.0], [2.0]], np.float32), np.arange(5, dtype=np.float32)[:, None]
-    gap, filled = fill_runs(work, a, kr, np.array([0, 1]), np.array([1, 3]), np.array([3, 5]))
-    np.testing.assert_array_equal(work, [[0, 1, 2, 0, 0], [0, 0, 0, 6, 8]])
-    assert gap == filled == 1 + 4 + 36 + 64
+    x = rng.random((21, 1100), dtype=np.float32)     # tail block of 5 rows, partial tile
+    krt = rng.random((3, 1100), dtype=np.float32)
+    a0 = rng.random((21, 3), dtype=np.float32)
+    g = krt.T.astype(np.float64).T @ krt.T.astype(np.float64)
+    n = numba.get_num_threads()                          # one W and one stats row per thread
+    w_parts, stats = np.empty((n, 3, 1100), np.float32), np.zeros((n, 2))
+    a = a0.copy()
+    none = np.zeros((0, 0), np.uint8)
+    w_parts[:] = 0
+    fused_pass(x, none, none, a, krt, g, 5, True, w_parts, stats, np.empty((n, 8, 0), np.float32))
+    m = x.astype(np.float64) @ krt.T.astype(np.float64)
+    np.testing.assert_allclose(stats[:, 0].sum(), np.sum(a0 * m), rtol=1e-5)
+    a_ref = a0.copy()
+    _hals_rows_reference(a_ref, m, g, 5)
+    np.testing.assert_allclose(a, a_ref, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(w_parts.sum(0), (x.T.astype(np.float64) @ a).T, rtol=1e-5)
+    # a masked pass imputes a0 . krt at missing entries and reports their sum of squares
+    obs = rng.random(x.shape) > 0.3
+    a = a0.copy()
+    obs[:8, 512:1024] = True                          # a tile with nothing missing
+    stats[:] = 0
+    fused_pass(x, obs.view(np.uint8), tile_full(obs), a, krt, g, 5, False, w_parts, stats,
+               np.empty((n, 8, 1100), np.float32))
+    model = a0.astype(np.float64) @ krt.astype(np.float64)
+    filled = np.where(obs, x, model)
+    np.testing.assert_array_equal(a, a0)                 # update=False leaves a alone
+    np.testing.assert_allclose(stats[:, 0].sum(), np.sum(a0 * (filled @ krt.T)), rtol=1e-5)
+    np.testing.assert_allclose(stats[:, 1].sum(), np.sum(model[~obs] ** 2), rtol=1e-5)
 
 
 def test_same_error_as_tensorly_hals_from_the_same_start():
@@ -62,6 +152,20 @@ def test_loss_never_increases(masked):
     mask = np.random.default_rng(0).random(x.shape) > 0.3 if masked else None
     fit = ntf(x, 3, mask=mask, random_state=1, tol=0, max_iter=150)
     assert np.all(np.diff(fit.loss_curve.values) <= 1e-5)
+
+
+@pytest.mark.parametrize(("max_iter", "tol"), [(7, 0.0), (500, 1e-4)])
+def test_masked_loss_is_the_loss_of_the_returned_model(max_iter, tol):
+    # the masked loss of iteration t comes out of pass t + 1: on a stop (by
+    # max_iter or by tol) the returned model must be the one the last loss is of
+    x, _ = _low_rank((30, 25, 4), 3, noise=0.5, seed=8)
+    mask = np.random.default_rng(3).random(x.shape) > 0.3
+    fit = ntf(x, 3, mask=mask, random_state=0, max_iter=max_iter, tol=tol)
+    model = reconstruct(fit.weights.values, [fit[f"{d}_factor"].values
+                                             for d in ("pair", "time", "animal")])
+    true = np.linalg.norm((x - model)[mask]) / np.linalg.norm(x[mask])
+    assert abs(true - fit.attrs["relative_error"]) < 1e-5
+    assert fit.attrs["n_iter"] == (max_iter if tol == 0 else len(fit.loss_curve)) < 500
 
 
 def test_missing_entries_are_imputed_not_zeroed():
@@ -105,6 +209,25 @@ def test_single_animal_and_non_contiguous_layouts():
     fit_t = ntf(np.transpose(np.asfortranarray(x), (0, 1, 2)), 2, random_state=0)
     np.testing.assert_allclose(fit_t.attrs["relative_error"], fit.attrs["relative_error"],
                                rtol=1e-3)
+
+
+def test_memory_layout_does_not_change_the_iterates():
+    # (pair, animal, time) memory, as build_affinity_tensor gives: same fit as C order
+    x = _low_rank((30, 20, 6), 2, noise=0.3, seed=6)[0].astype(np.float64)
+    init = [np.random.default_rng(0).random((n, 2)) for n in x.shape]
+    strided = np.ascontiguousarray(x.transpose(0, 2, 1)).transpose(0, 2, 1)
+    f1 = ntf(x, 2, init=init, max_iter=20, tol=0)
+    f2 = ntf(strided, 2, init=init, max_iter=20, tol=0)
+    np.testing.assert_allclose(f2.loss_curve, f1.loss_curve, rtol=1e-10)
+    np.testing.assert_allclose(f2.time_factor, f1.time_factor, atol=1e-10)
+
+
+def test_mask_is_not_written_when_nan_is_merged_in():
+    x, _ = _low_rank((20, 10, 3), 2)
+    x[0, 0, 0] = np.nan
+    mask = np.ones(x.shape, bool)
+    ntf(x, 2, mask=mask, max_iter=3, random_state=0)
+    assert mask.all()
 
 
 def test_bad_inputs():
