@@ -19,6 +19,7 @@ import h5py
 import numpy as np
 
 from neurodata.datasets._allen import START, columns_table, retype, time_series, written
+from neurodata.datasets._allen_sdk import SUBJECT, allensdk_trial_columns
 from neurodata.datasets._allen_stimuli import behavior_schedule, coding_schedule, running_speed
 from neurodata.datasets._population import _poisson_segments
 
@@ -145,8 +146,7 @@ def _nwbfile(session_id: int, description: str, notes: str, subject: bool = True
                       stimulus_notes=notes, session_id=str(session_id))
     if not subject:
         return nwbfile
-    nwbfile.subject = Subject(subject_id="730756780", age="P112D", sex="M",
-                              species="Mus musculus", genotype="Sst-IRES-Cre/wt;Ai32(RCL-ChR2(H134R)_EYFP)/wt")
+    nwbfile.subject = Subject(**SUBJECT, genotype="Sst-IRES-Cre/wt;Ai32(RCL-ChR2(H134R)_EYFP)/wt")
     return nwbfile
 
 
@@ -262,11 +262,13 @@ def _add_eye_tracking(nwbfile: Any, rng: np.random.Generator, duration: float) -
     return {"time": t, **{f"{k}_fits": v for k, v in fits.items()}}
 
 
-def _add_behavior(nwbfile: Any, sched: dict) -> None:
+def _add_behavior(nwbfile: Any, sched: dict, sdk: bool = False) -> None:
     from pynwb import ProcessingModule
     from pynwb.epoch import TimeIntervals
 
     trials = dict(sched["trials"])
+    if sdk:  # allensdk's environment: the full set of columns its Trials reads
+        trials.update(allensdk_trial_columns(sched))
     nwbfile.trials = columns_table(TimeIntervals, "trials", "behavior trials", trials,
                                    ragged={"lick_times": sched["trial_lick_times"]})
     lick = ProcessingModule(name="licking", description="Licking behavior processing module")
