@@ -31,7 +31,7 @@ def sdk_extensions() -> dict[str, Any] | None:
     try:
         from allensdk.brain_observatory.behavior import schemas
         from allensdk.brain_observatory.nwb.metadata import load_pynwb_extension
-    except Exception:  # noqa: BLE001 - absent, or an allensdk that cannot import here
+    except ImportError:  # not allensdk's environment
         return None
     out = {}
     for schema in (schemas.SubjectMetadataSchema, schemas.BehaviorMetadataSchema,
