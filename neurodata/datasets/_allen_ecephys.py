@@ -27,7 +27,12 @@ from neurodata.datasets._allen_sdk import (
     allensdk_trial_columns,
     sdk_extensions,
 )
-from neurodata.datasets._allen_stimuli import IMAGE_SET, behavior_schedule, coding_schedule, running_speed
+from neurodata.datasets._allen_stimuli import (
+    IMAGE_SET,
+    behavior_schedule,
+    coding_schedule,
+    running_speed,
+)
 from neurodata.datasets._population import _poisson_segments
 
 __all__ = ["write_ecephys_like"]
