@@ -15,7 +15,8 @@ here in the exact layouts of the Observatory's releases:
 The Allen NWB extensions (``ndx-aibs-ecephys``, ...) add attributes to core
 types; the files get them by relabelling the core groups after pynwb has
 written them (:func:`retype`), so that the package writes them without
-allensdk installed.  The ground truth (every spike train, trace and table) is
+allensdk installed (in allensdk's environment the Visual Behavior files also get its
+own extension objects: :mod:`neurodata.datasets._allen_sdk`).  The ground truth (every spike train, trace and table) is
 returned with ``return_truth=True``.
 """
 
@@ -144,7 +145,13 @@ def make_allen_like(kind: str, path: str | os.PathLike | None = None, *,
     The NWB 2 files are written by the pynwb installed.  allensdk 2.16's
     pynwb (2.8) cannot read the core types that pynwb >= 3 writes (the
     ``ElectrodesTable``, ...); to compare with allensdk, write the files in
-    its environment.  Our readers open both.
+    its environment.  Our readers open both.  Where allensdk is importable,
+    the Visual Behavior files (``"vbo"``, ``"vbn"``) also get the lab
+    metadata of its NWB extensions (``BehaviorSubject``, the session
+    ``metadata``, ``task_parameters``), the stimulus frame times, the raw
+    wheel signals (``dx``, ``v_sig``, ``v_in``) and, for 2P, the projections
+    and motion correction, so that ``BehaviorOphysExperiment`` and
+    ``BehaviorEcephysSession`` open them as they open the released files.
 
     Examples
     --------

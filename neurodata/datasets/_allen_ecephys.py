@@ -19,7 +19,20 @@ import h5py
 import numpy as np
 
 from neurodata.datasets._allen import START, columns_table, retype, time_series, written
-from neurodata.datasets._allen_stimuli import behavior_schedule, coding_schedule, running_speed
+from neurodata.datasets._allen_sdk import (
+    STIMULUS_FRAME_RATE,
+    SUBJECT,
+    add_behavior_lab_meta,
+    add_behavior_streams,
+    allensdk_trial_columns,
+    sdk_extensions,
+)
+from neurodata.datasets._allen_stimuli import (
+    IMAGE_SET,
+    behavior_schedule,
+    coding_schedule,
+    running_speed,
+)
 from neurodata.datasets._population import _poisson_segments
 
 __all__ = ["write_ecephys_like"]
@@ -145,8 +158,7 @@ def _nwbfile(session_id: int, description: str, notes: str, subject: bool = True
                       stimulus_notes=notes, session_id=str(session_id))
     if not subject:
         return nwbfile
-    nwbfile.subject = Subject(subject_id="730756780", age="P112D", sex="M",
-                              species="Mus musculus", genotype="Sst-IRES-Cre/wt;Ai32(RCL-ChR2(H134R)_EYFP)/wt")
+    nwbfile.subject = Subject(**SUBJECT, genotype="Sst-IRES-Cre/wt;Ai32(RCL-ChR2(H134R)_EYFP)/wt")
     return nwbfile
 
 
@@ -184,7 +196,8 @@ def _add_presentations(nwbfile: Any, tables: dict) -> None:
         k += n
 
 
-def _add_running(nwbfile: Any, rng: np.random.Generator, duration: float, vbn: bool) -> dict:
+def _add_running(nwbfile: Any, rng: np.random.Generator, duration: float, vbn: bool,
+                 sdk: bool = False) -> dict:
     from pynwb import ProcessingModule
 
     t, speed = running_speed(rng, duration)
@@ -199,11 +212,12 @@ def _add_running(nwbfile: Any, rng: np.random.Generator, duration: float, vbn: b
         mod.add(time_series("running_speed", speed, t, "cm/s"))
         mod.add(time_series("running_speed_end_times", speed, end, "cm/s"))
         mod.add(time_series("running_wheel_rotation", rotation, t, "radians"))
-    nwbfile.add_acquisition(time_series("raw_running_wheel_rotation", rotation, t, "radians"))
-    nwbfile.add_acquisition(time_series("running_wheel_signal_voltage",
-                                        2.5 + rng.normal(0, 0.1, t.size), t, "V"))
-    nwbfile.add_acquisition(time_series("running_wheel_supply_voltage",
-                                        np.full(t.size, 5.0), t, "V"))
+    signal = 2.5 + rng.normal(0, 0.1, t.size)
+    if not sdk:  # with allensdk, its dx, v_sig and v_in instead (add_behavior_streams)
+        nwbfile.add_acquisition(time_series("raw_running_wheel_rotation", rotation, t, "radians"))
+        nwbfile.add_acquisition(time_series("running_wheel_signal_voltage", signal, t, "V"))
+        nwbfile.add_acquisition(time_series("running_wheel_supply_voltage",
+                                            np.full(t.size, 5.0), t, "V"))
     return {"time": t, "end_time": end, "speed": speed, "rotation": rotation}
 
 
@@ -262,11 +276,13 @@ def _add_eye_tracking(nwbfile: Any, rng: np.random.Generator, duration: float) -
     return {"time": t, **{f"{k}_fits": v for k, v in fits.items()}}
 
 
-def _add_behavior(nwbfile: Any, sched: dict) -> None:
+def _add_behavior(nwbfile: Any, sched: dict, sdk: bool = False) -> None:
     from pynwb import ProcessingModule
     from pynwb.epoch import TimeIntervals
 
     trials = dict(sched["trials"])
+    if sdk:  # allensdk's environment: the full set of columns its Trials reads
+        trials.update(allensdk_trial_columns(sched))
     nwbfile.trials = columns_table(TimeIntervals, "trials", "behavior trials", trials,
                                    ragged={"lick_times": sched["trial_lick_times"]})
     lick = ProcessingModule(name="licking", description="Licking behavior processing module")
@@ -346,22 +362,34 @@ def write_ecephys_like(kind: str, path: Path, rng: np.random.Generator, *, n_uni
         sched, tables = {}, coding_schedule(rng, duration)
     units = _units(rng, layout, n_units)
     spikes = _spikes(rng, units, tables, duration)
+    ext = sdk_extensions() if vbn else None
     nwbfile = _nwbfile(session_id, "Data and metadata for an Ecephys session",
-                       "behavior_ecephys_session" if vbn else "brain_observatory_1.1")
+                       "behavior_ecephys_session" if vbn else "brain_observatory_1.1",
+                       subject=ext is None)
     groups = _add_probes(nwbfile, layout, 1250.0)
     _add_channels(nwbfile, layout, groups, np.arange(layout["channels"]["id"].size), vbn)
     amps = _add_units(nwbfile, units, spikes, rng, n_channels)
     _add_presentations(nwbfile, tables)
-    running = _add_running(nwbfile, rng, duration, vbn)
+    running = _add_running(nwbfile, rng, duration, vbn, sdk=ext is not None)
     opto = _add_optotagging(nwbfile, rng, duration)
     eye = _add_eye_tracking(nwbfile, rng, duration) if not vbn else {}
     if vbn:
-        _add_behavior(nwbfile, sched)
+        _add_behavior(nwbfile, sched, sdk=ext is not None)
+    if ext is not None:  # allensdk's environment: what its BehaviorEcephysSession reads
+        add_behavior_lab_meta(
+            nwbfile, ext, session_id=session_id, behavior_session_id=1044594870,
+            session_type="EPHYS_1_images_G_3uL_reward", equipment="NP.1",
+            stimulus_name=IMAGE_SET, n_stimulus_frames=int(duration * STIMULUS_FRAME_RATE),
+            genotype="Sst-IRES-Cre/wt;Ai32(RCL-ChR2(H134R)_EYFP)/wt",
+            reporter_line="Ai32(RCL-ChR2(H134R)_EYFP)", driver_line=["Sst-IRES-Cre"])
+        add_behavior_streams(nwbfile, ext, duration=duration, running_time=running["time"],
+                             running_speed=running["speed"], equipment="NP.1")
     with written(nwbfile, path) as f:
         _retype_probes_in(f, layout["probes"], 1250.0)
-        retype(f, "general/subject", "EcephysSpecimen", NS,
-               specimen_name=f"Sst-IRES-Cre;Ai32-{session_id}", age_in_days=112.0,
-               strain="C57BL/6J")
+        if ext is None:  # with allensdk, the BehaviorSubject of the released VBN files
+            retype(f, "general/subject", "EcephysSpecimen", NS,
+                   specimen_name=f"Sst-IRES-Cre;Ai32-{session_id}", age_in_days=112.0,
+                   strain="C57BL/6J")
     return {"session_id": session_id, "layout": layout, "units": units, "spike_times": spikes,
             "spike_amplitudes": amps, "presentations": tables, "running": running,
             "optotagging": opto, "eye": eye, "behavior": sched}

@@ -20,7 +20,16 @@ import numpy as np
 
 from neurodata._utils import atomic_path
 from neurodata.datasets._allen import START, retype, time_series, written
+from neurodata.datasets._allen_sdk import (
+    STIMULUS_FRAME_RATE,
+    add_behavior_lab_meta,
+    add_behavior_streams,
+    add_ophys_images,
+    roi_columns,
+    sdk_extensions,
+)
 from neurodata.datasets._allen_stimuli import (
+    IMAGE_SET,
     ORIENTATIONS_DG,
     ORIENTATIONS_SG,
     SPATIAL_FREQUENCIES,
@@ -226,7 +235,8 @@ def _write_vbo(path: Path, rng: np.random.Generator, n_rois: int, duration: floa
         drive[k:k + 8] += 5.0 * (pref == idx)
     dff = _calcium(rng, n_frames, drive)
     events = np.where(dff > 0.1, dff, 0).astype(np.float32)
-    nwbfile = _nwbfile(EXPERIMENT_ID["vbo"], "Ophys Session", "OPHYS_1_images_A")
+    ext = sdk_extensions()
+    nwbfile = _nwbfile(EXPERIMENT_ID["vbo"], "Ophys Session", "OPHYS_1_images_A", ext is None)
     device = nwbfile.create_device(name="MESO.1", description="Allen Brain Observatory")
     plane = nwbfile.create_imaging_plane(
         name="imaging_plane_1", optical_channel=OpticalChannel(
@@ -243,6 +253,8 @@ def _write_vbo(path: Path, rng: np.random.Generator, n_rois: int, duration: floa
             "x": rng.integers(0, 480, n_rois), "y": rng.integers(0, 480, n_rois),
             "width": np.full(n_rois, 8), "height": np.full(n_rois, 8),
             "valid_roi": rng.random(n_rois) > 0.1}
+    if ext is not None:
+        cols.update(roi_columns(n_rois))
     for c in cols:
         ps.add_column(name=c, description=c.replace("_", " "))
     masks = np.zeros((n_rois, 24, 24), dtype=np.float32)
@@ -252,6 +264,8 @@ def _write_vbo(path: Path, rng: np.random.Generator, n_rois: int, duration: floa
         masks[k, y:y + 3, x:x + 3] = 1.0
         ps.add_roi(image_mask=masks[k], id=int(roi_ids[k]),
                    **{c: v[k].item() for c, v in cols.items()})
+    if ext is not None:
+        add_ophys_images(ophys, masks, t)
     region = ps.create_roi_table_region(description="segmented cells", region=list(range(n_rois)))
     dff_if = DfOverF(name="dff")
     ophys.add(dff_if)
@@ -267,12 +281,26 @@ def _write_vbo(path: Path, rng: np.random.Generator, n_rois: int, duration: floa
     ophys.add(RoiResponseSeries(name="event_detection", data=events, unit="N/A", rois=region,
                                 timestamps=t))
     _add_presentations(nwbfile, sched["presentations"])
-    _add_behavior(nwbfile, sched)
+    _add_behavior(nwbfile, sched, sdk=ext is not None)
+    if ext is not None:  # allensdk's environment: the lab metadata its session class reads
+        add_behavior_lab_meta(
+            nwbfile, ext, session_id=EXPERIMENT_ID["vbo"], behavior_session_id=957032492,
+            session_type="OPHYS_1_images_A", equipment="MESO.1", stimulus_name=IMAGE_SET,
+            n_stimulus_frames=int(duration * STIMULUS_FRAME_RATE),
+            genotype="Slc17a7-IRES2-Cre/wt;Camk2a-tTA/wt;Ai93(TITL-GCaMP6f)/wt",
+            reporter_line="Ai93(TITL-GCaMP6f)", driver_line=["Camk2a-tTA", "Slc17a7-IRES2-Cre"],
+            ophys={"ophys_experiment_id": EXPERIMENT_ID["vbo"], "ophys_session_id": 957020350, "ophys_container_id": 1018027834,
+                   "field_of_view_width": masks.shape[2], "field_of_view_height": masks.shape[1],
+                   "imaging_depth": 175, "targeted_imaging_depth": 175,
+                   "imaging_plane_group": -1, "imaging_plane_group_count": 0})
     rt, speed = running_speed(rng, duration)
     run = ProcessingModule(name="running", description="Running speed processing module")
     nwbfile.add_processing_module(run)
     run.add(time_series("speed", speed, rt, "cm/s"))
     run.add(time_series("speed_unfiltered", speed, rt, "cm/s"))
+    if ext is not None:
+        add_behavior_streams(nwbfile, ext, duration=duration, running_time=rt,
+                             running_speed=speed, equipment="MESO.1")
     eye_t = np.arange(int(duration * 60)) / 60.0
     eye = EyeTracking(name="EyeTracking")
     ellipse = {}

@@ -192,6 +192,126 @@ def test_visual_behavior_ophys_agrees_with_allensdk_data_objects(files):
         np.testing.assert_array_equal(ours, table.start_time.values)
 
 
+def _behavior_session(kind, path):
+    """allensdk's Visual Behavior session class on a generated file, every ROI kept."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if kind == "vbo":
+            from allensdk.brain_observatory.behavior.behavior_ophys_experiment import (
+                BehaviorOphysExperiment,
+            )
+
+            return BehaviorOphysExperiment.from_nwb_path(str(path), exclude_invalid_rois=False)
+        from allensdk.brain_observatory.ecephys.behavior_ecephys_session import (
+            BehaviorEcephysSession,
+        )
+
+        return BehaviorEcephysSession.from_nwb_path(str(path))
+
+
+@pytest.fixture(scope="module")
+def behavior_sessions(files):
+    return {kind: _behavior_session(kind, files[kind][0]) for kind in ("vbo", "vbn")}
+
+
+def _images_dim(ds):
+    (dim,) = [d for d in nd.schema.stimulus_dims(ds) if d.startswith("natural_images")]
+    return dim
+
+
+def _behavior_agrees(session, ds):
+    """Running, licks, rewards, trials and presentations: allensdk's tables equal ours."""
+    running = session.running_speed
+    np.testing.assert_array_equal(running.speed.values, ds.running_speed.values)
+    np.testing.assert_array_equal(running.timestamps.values, ds.time_running_speed.values)
+    raw = session.raw_running_speed
+    np.testing.assert_array_equal(raw.speed.values, ds.running_speed_unfiltered.values)
+    licks = session.licks
+    np.testing.assert_array_equal(licks.timestamps.values, ds.time_lick.values)
+    np.testing.assert_array_equal(licks.frame.values, ds.lick_frame.values)
+    rewards = session.rewards
+    np.testing.assert_array_equal(rewards.timestamps.values, ds.time_reward.values)
+    np.testing.assert_array_equal(rewards.volume.values, ds.reward_volume.values)
+    np.testing.assert_array_equal(rewards.auto_rewarded.values, ds.reward_autorewarded.values)
+    trials = session.trials
+    assert len(trials) == ds.sizes["trial"] > 0
+    for col in ("start_time", "stop_time", "change_time", "hit", "miss", "go", "catch",
+                "change_image_name", "initial_image_name", "change_frame"):
+        np.testing.assert_array_equal(trials[col].values, ds[f"trial_{col}"].values)
+    table = session.stimulus_presentations
+    dim = _images_dim(ds)
+    images = table[table.stimulus_name == ds[f"{dim}_stimulus_name"].values[0]]
+    assert len(images) == ds.sizes[dim] > 0
+    np.testing.assert_array_equal(images.start_time.values, ds[f"{dim}_start_time"].values)
+    np.testing.assert_array_equal(images.end_time.values, ds[f"{dim}_stop_time"].values)
+    np.testing.assert_array_equal(images.image_name.values, ds[f"{dim}_image_name"].values)
+    np.testing.assert_array_equal(images.image_index.values, ds[f"{dim}_image_index"].values)
+    np.testing.assert_array_equal(images.omitted.values.astype(bool),
+                                  ds[f"{dim}_omitted"].values.astype(bool))
+    # allensdk derives is_change from the image sequence for 2P; VBN keeps the file's column
+    assert images.is_change.values.astype(bool).sum() >= 2
+    np.testing.assert_array_equal(images.is_change.values.astype(bool),
+                                  ds[f"{dim}_is_change"].values.astype(bool))
+    spont = table[table.stimulus_name == "spontaneous"]
+    np.testing.assert_array_equal(spont.start_time.values, ds.spontaneous_start_time.values)
+    np.testing.assert_array_equal(spont.end_time.values, ds.spontaneous_stop_time.values)
+
+
+def test_behavior_ophys_experiment_agrees_with_open_allen(files, behavior_sessions):
+    path, truth = files["vbo"]
+    exp = behavior_sessions["vbo"]
+    with nd.open_allen(path) as ds:
+        assert exp.ophys_experiment_id == int(ds.attrs["ophys_experiment_id"])
+        np.testing.assert_array_equal(exp.ophys_timestamps, ds.time.values)
+        dff = exp.dff_traces
+        np.testing.assert_array_equal(dff.index.values, ds.cell_specimen_id.values)
+        np.testing.assert_array_equal(dff.cell_roi_id.values, ds.roi.values)
+        np.testing.assert_array_equal(np.stack(dff.dff.values).T, ds.dff.values)
+        fluo = exp.corrected_fluorescence_traces
+        np.testing.assert_array_equal(fluo.cell_roi_id.values, ds.roi.values)
+        np.testing.assert_array_equal(np.stack(fluo.corrected_fluorescence.values).T,
+                                      ds.corrected_fluorescence.values)
+        events = exp.events
+        np.testing.assert_array_equal(events.cell_roi_id.values, ds.roi.values)
+        np.testing.assert_array_equal(np.stack(events.events.values).T, ds.events.values)
+        np.testing.assert_array_equal(events["lambda"].values, ds.roi_event_lambda.values)
+        np.testing.assert_array_equal(events.noise_std.values, ds.roi_noise_std.values)
+        cells = exp.cell_specimen_table
+        np.testing.assert_array_equal(cells.cell_roi_id.values, ds.roi.values)
+        for col in ("x", "y", "width", "height", "valid_roi"):
+            np.testing.assert_array_equal(cells[col].values, ds[col].values)
+        np.testing.assert_array_equal(np.stack(cells.roi_mask.values).astype(np.float32),
+                                      ds.roi_mask.values)
+        np.testing.assert_array_equal(ds.roi_mask.values, truth["masks"])  # and both the truth
+        _behavior_agrees(exp, ds)
+
+
+def test_behavior_ecephys_session_agrees_with_open_allen(files, behavior_sessions):
+    path, truth = files["vbn"]
+    session = behavior_sessions["vbn"]
+    with nd.open_allen(path) as ds:
+        units = session.get_units()  # allensdk's defaults here keep every unit, as we do
+        assert sorted(units.index) == sorted(ds.unit.values.tolist())
+        assert ds.sizes["unit"] == truth["units"]["id"].size
+        for col in ("quality", "amplitude_cutoff", "presence_ratio", "isi_violations", "snr",
+                    "firing_rate", "peak_channel_id", "isolation_distance", "d_prime",
+                    "waveform_duration"):
+            np.testing.assert_array_equal(units.loc[ds.unit.values, col].values, ds[col].values)
+        st, su = ds.spike_times.values, ds.spike_unit.values
+        assert sorted(session.spike_times) == sorted(ds.unit.values.tolist())
+        for uid, train in session.spike_times.items():
+            assert train.size > 0
+            np.testing.assert_array_equal(st[su == uid], train)
+        amps = ds.spike_amplitudes.values
+        for uid, a in session.spike_amplitudes.items():
+            np.testing.assert_array_equal(amps[su == uid], a)
+        channels = session.get_channels(filter_by_validity=False)
+        np.testing.assert_array_equal(np.sort(channels.index.values), np.sort(ds.channel.values))
+        np.testing.assert_array_equal(session.optotagging_table.start_time.values,
+                                      ds.optotagging_start_time.values)
+        _behavior_agrees(session, ds)
+
+
 # --- allensdk's caches, against a local warehouse ------------------------------------------
 
 
