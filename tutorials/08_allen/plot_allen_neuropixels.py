@@ -1,6 +1,6 @@
 """
 An Allen Neuropixels session: from opening to tuning curves per brain area
-=========================================================================
+==========================================================================
 
 The Allen Brain Observatory's Visual Coding Neuropixels sessions record
 hundreds of units on six probes that cross visual cortex, hippocampus and
