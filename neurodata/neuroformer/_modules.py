@@ -40,7 +40,8 @@ class _LayerNormLinear(torch.autograd.Function):
 
 def _ln_linear(x: torch.Tensor, ln: nn.LayerNorm, weight, bias) -> torch.Tensor:
     """``F.linear(ln(x), weight, bias)``, saving less memory when gradients are recorded."""
-    if torch.is_grad_enabled() and (x.requires_grad or weight.requires_grad):
+    if torch.is_grad_enabled() and (x.requires_grad or weight.requires_grad) \
+            and not torch.is_autocast_enabled(x.device.type):
         return _LayerNormLinear.apply(x, ln.weight, ln.bias, weight, bias, ln.eps)
     return F.linear(ln(x), weight, bias)
 
@@ -153,7 +154,8 @@ class MLP(nn.Module):
 
     def forward(self, x: torch.Tensor, ln: nn.LayerNorm) -> torch.Tensor:
         a = _ln_linear(x, ln, self.fc.weight, self.fc.bias)
-        if torch.is_grad_enabled() and a.requires_grad:
+        if torch.is_grad_enabled() and a.requires_grad \
+                and not torch.is_autocast_enabled(a.device.type):
             return _GeluLinear.apply(a, self.proj.weight, self.proj.bias)
         return self.proj(F.gelu(a))
 
