@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from neurodata.errors import NeurodataError
-from neurodata.neuroformer._modules import Block, SeriesEncoder, VideoEncoder, clip_loss
+from neurodata.neuroformer._modules import Block, SeriesEncoder, VideoEncoder, clip_loss, dropout
 from neurodata.neuroformer._packing import Context, Packing, block_packed
 
 __all__ = ["NeuroformerConfig", "NeuroformerNet", "make_batch"]
@@ -108,7 +108,7 @@ class _TemporalEmbedding(nn.Module):
         self.mlp = nn.Sequential(nn.Linear(1, n_embd // 2), nn.GELU(), nn.Linear(n_embd // 2, n_embd))
 
     def forward(self, dt: torch.Tensor) -> torch.Tensor:
-        return self.mlp(dt.float()[..., None] * self.scale)
+        return self.mlp(dt.to(self.mlp[0].weight.dtype)[..., None] * self.scale)
 
 
 def _blocks(cfg: NeuroformerConfig, n: int) -> nn.ModuleList:
@@ -195,7 +195,7 @@ class NeuroformerNet(nn.Module):
         prev_id = batch["prev_id"]
         T = prev_id.shape[1]
         p = self.tok_emb(prev_id) + self.temp_emb_prev(batch["prev_dt"]) + self.pos_emb_prev[:, :T]
-        p = self.drop(p)
+        p = dropout(p, self.drop)
         mask = prev_id != self.pad_id
         for block in self.past_blocks:
             p, _ = block(p, key_mask=mask)
@@ -229,7 +229,7 @@ class NeuroformerNet(nn.Module):
     def embed_current(self, x_id, x_dt, offset: int = 0) -> torch.Tensor:
         T = x_id.shape[1]
         x = self.tok_emb(x_id) + self.temp_emb(x_dt) + self.pos_emb[:, offset:offset + T]
-        return self.drop(x)
+        return dropout(x, self.drop)
 
     def decode(self, x, contexts, *, caches=None, need_weights=False):
         """Run the current-state stack on embedded tokens ``x`` given encoded contexts.
@@ -281,7 +281,7 @@ class NeuroformerNet(nn.Module):
     # -- packed (PAD-free) training path -----------------------------------------------
     def _embed_packed(self, ids, dts, packing: Packing, emb, temp, pos) -> torch.Tensor:
         x = emb(packing.pack(ids)) + temp(packing.pack(dts)) + pos[0].index_select(0, packing.position)
-        return self.drop(x)
+        return dropout(x, self.drop)
 
     def forward_packed(self, batch: dict) -> dict:
         """The training forward pass on packed real tokens (see :mod:`._packing`).

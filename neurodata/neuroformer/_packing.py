@@ -21,7 +21,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from neurodata.neuroformer._modules import Attention, Block, _ln_linear
+from neurodata.neuroformer._modules import Attention, Block, _ln_linear, dropout, sdpa
 
 __all__ = ["Packing", "attention_packed", "block_packed"]
 
@@ -117,8 +117,7 @@ def attention_packed(attn: Attention, x: torch.Tensor, ln, packing: Packing,
         key_mask = context.key_mask
     mask = None if key_mask is None else key_mask[:, None, None, :]
     p = attn.attn_dropout if attn.training else 0.0
-    y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p,
-                                       is_causal=causal and mask is None)
+    y = sdpa(q, k, v, mask, p, causal and mask is None)
     y = packing.pack(y.transpose(1, 2))                         # (n, head, C / head)
     return attn.proj(y.reshape(-1, C))
 
@@ -128,5 +127,5 @@ def block_packed(block: Block, x: torch.Tensor, packing: Packing, context: Conte
     """:class:`Block` on packed tokens ``x`` ``(n, C)`` (see :func:`attention_packed`)."""
     a = attention_packed(block.attn, x, block.ln1, packing, context, causal=causal,
                          key_mask=key_mask)
-    x = x + block.drop(a)
-    return x + block.drop(block.mlp(x, block.ln2))
+    x = dropout(a, block.drop, x)
+    return dropout(block.mlp(x, block.ln2), block.drop, x)
