@@ -97,8 +97,8 @@ class StageProbe:
     with the embeddings'.
     """
 
-    ORDER = ["past encoder", "frame encoder", "embeddings", "state self-attention",
-             "past cross-attention", "stimulus cross-attention", "final self-attention"]
+    ORDER = ("past encoder", "frame encoder", "embeddings", "state self-attention",
+             "past cross-attention", "stimulus cross-attention", "final self-attention")
 
     def __init__(self):
         self.fwd: list = []
@@ -154,8 +154,12 @@ def run_ours(batch: int, steps: int, trim: bool, attn_dropout: float, release: b
 
     from neurodata.neuroformer import NeuroformerConfig, NeuroformerNet
     from neurodata.neuroformer._model import make_batch
-    from neurodata.neuroformer._train import (autocast, configure_optimizer, release_memory,
-                                              train_step)
+    from neurodata.neuroformer._train import (
+        autocast,
+        configure_optimizer,
+        release_memory,
+        train_step,
+    )
     torch.set_num_threads(1)
     torch.manual_seed(0)
     tok, w, frames, batches = windows(batch, steps)

@@ -46,8 +46,48 @@ def _ln_linear(x: torch.Tensor, ln: nn.LayerNorm, weight, bias) -> torch.Tensor:
     return F.linear(ln(x), weight, bias)
 
 
+class _CPUAttention(torch.autograd.Function):
+    """The CPU flash-attention kernel in float32 on inputs of any float type, keeping
+    the inputs (not float32 copies) for the backward pass.
+
+    Under bfloat16 autocast the projections give bfloat16 queries, keys and
+    values; the CPU's reduced-precision attention kernels are slower than its
+    float32 ones, so attention runs in float32, and keeping the bfloat16 inputs
+    halves the memory that attention holds until the backward pass.
+    """
+
+    @staticmethod
+    def forward(ctx, q, k, v, mask, causal):
+        additive = None
+        if mask is not None:
+            additive = torch.zeros(mask.shape, dtype=torch.float32, device=q.device)
+            additive.masked_fill_(~mask, float("-inf"))
+        out, lse = torch.ops.aten._scaled_dot_product_flash_attention_for_cpu(
+            q.float(), k.float(), v.float(), 0.0, causal, attn_mask=additive)
+        ctx.save_for_backward(q, k, v, out, lse, additive)
+        ctx.causal = causal
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        q, k, v, out, lse, additive = ctx.saved_tensors
+        gq, gk, gv = torch.ops.aten._scaled_dot_product_flash_attention_for_cpu_backward(
+            grad.float().contiguous(), q.float(), k.float(), v.float(), out, lse, 0.0,
+            ctx.causal, attn_mask=additive)
+        return gq.to(q.dtype), gk.to(k.dtype), gv.to(v.dtype), None, None
+
+
 def sdpa(q, k, v, mask, dropout_p: float, causal: bool) -> torch.Tensor:
-    """Fused attention; on a CPU in float32 (its reduced-precision kernels are slower)."""
+    """Fused attention (``mask`` boolean, True = may attend).
+
+    On a CPU without attention dropout it runs in float32 whatever the inputs'
+    type (see :class:`_CPUAttention`); elsewhere it is
+    :func:`torch.nn.functional.scaled_dot_product_attention`.
+    """
+    if q.device.type == "cpu" and dropout_p == 0 and q.dtype in (torch.float32, torch.bfloat16) \
+            and torch.is_grad_enabled() and q.requires_grad:
+        with torch.autocast("cpu", enabled=False):
+            return _CPUAttention.apply(q, k, v, mask, causal)
     if q.device.type == "cpu" and torch.is_autocast_enabled("cpu"):
         with torch.autocast("cpu", enabled=False):
             return F.scaled_dot_product_attention(q.float(), k.float(), v.float(),

@@ -19,7 +19,6 @@ encoded once; their keys and values in every cross-attention block too.
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 
 from neurodata.neuroformer._modules import Attention, Block, _ln_linear, dropout, sdpa
 
@@ -49,9 +48,6 @@ class Packing:
         self.mask = mask
         self.index = mask.reshape(-1).nonzero().squeeze(1)
         self.n = int(self.index.numel())
-        inverse = torch.full((self.B * self.T,), self.n, dtype=torch.long, device=mask.device)
-        inverse[self.index] = torch.arange(self.n, device=mask.device)
-        self.inverse = inverse
         self.window = torch.div(self.index, self.T, rounding_mode="floor")
         self.position = self.index - self.window * self.T
 
@@ -61,7 +57,8 @@ class Packing:
 
     def pad(self, x: torch.Tensor) -> torch.Tensor:
         """``(n, C)`` -> ``(B, T, C)`` with zeros at PAD slots."""
-        return F.pad(x, (0, 0, 0, 1)).index_select(0, self.inverse).view(self.B, self.T, -1)
+        out = x.new_zeros(self.B * self.T, x.shape[-1]).index_copy(0, self.index, x)
+        return out.view(self.B, self.T, -1)
 
     def segment_mean(self, x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
         """Per-window weighted mean ``(B, C)`` of packed rows ``x`` (weights ``(n,)``)."""

@@ -154,6 +154,24 @@ def train_step(net, opt, batch: dict, *, grad_clip: float = 1.0, loss_kwargs=Non
     backward pass, gradient clipping to ``grad_clip`` (0: none) and AdamW update.
 
     Returns the loss value and its parts (floats).  Raises if the loss is not finite.
+
+    Examples
+    --------
+    >>> from neurodata.neuroformer import NeuroformerConfig, NeuroformerNet
+    >>> torch.manual_seed(0)  # doctest: +ELLIPSIS
+    <torch._C.Generator object at ...>
+    >>> cfg = NeuroformerConfig(n_units=5, n_dt=16, block_size=8, block_size_prev=12,
+    ...                         n_embd=32, n_head=2, n_state_layers=1, n_history_layers=1,
+    ...                         n_self_layers=1)
+    >>> net = NeuroformerNet(cfg)
+    >>> opt = configure_optimizer(net, learning_rate=1e-3, weight_decay=0.1)
+    >>> batch = {"x_id": torch.tensor([[5, 1, 2]]), "x_dt": torch.tensor([[0, 1, 3]]),
+    ...          "y_id": torch.tensor([[1, 2, 6]]), "y_dt": torch.tensor([[1, 3, 16]]),
+    ...          "prev_id": torch.tensor([[5, 0, 6]]), "prev_dt": torch.tensor([[0, 4, 16]])}
+    >>> first, _ = train_step(net, opt, batch)
+    >>> second, _ = train_step(net, opt, batch)
+    >>> second < first
+    True
     """
     with autocast(batch["x_id"].device, precision):
         loss, parts = net.loss(batch, **(loss_kwargs or {}))

@@ -128,8 +128,8 @@ def test_repeated_clips_are_encoded_once_with_the_same_loss():
                  frame_inverse=torch.tensor([0, 1, 0, 2, 1]))
     calls = []
     net.video.register_forward_hook(lambda m, i, o: calls.append(i[0].shape[0]))
-    la, pa, ga = _loss_and_grads(net, net._loss_padded, full)
-    lb, pb, gb = _loss_and_grads(net, net.loss, dedup)
+    la, _, ga = _loss_and_grads(net, net._loss_padded, full)
+    lb, _, gb = _loss_and_grads(net, net.loss, dedup)
     lc, _, _ = _loss_and_grads(net, net._loss_padded, dedup)
     assert calls == [5, 3, 3]
     torch.testing.assert_close(lb, la, rtol=1e-6, atol=0)
@@ -204,3 +204,30 @@ def test_gpu_training_step_matches_the_cpu_loss():
     opt = configure_optimizer(gpu.train(), learning_rate=1e-3, weight_decay=0.1)
     value, _ = train_step(gpu, opt, cuda_batch)
     assert np.isfinite(value)
+
+
+@pytest.mark.parametrize(("causal", "masked"), [(True, False), (False, True), (False, False)])
+def test_cpu_attention_equals_torch_sdpa(causal, masked):
+    import torch.nn.functional as F
+
+    from neurodata.neuroformer._modules import sdpa
+    torch.manual_seed(0)
+    q = torch.randn(3, 2, 5, 4, requires_grad=True)
+    k = torch.randn(3, 2, 5 if causal else 7, 4, requires_grad=True)
+    v = torch.randn_like(k, requires_grad=True)
+    mask = torch.rand(3, k.shape[2]) > 0.3
+    mask[:, 0] = True
+    m = mask[:, None, None, :] if masked else None
+    y = sdpa(q, k, v, m, 0.0, causal)
+    ref = F.scaled_dot_product_attention(q, k, v, attn_mask=m, is_causal=causal)
+    torch.testing.assert_close(y, ref, rtol=1e-6, atol=1e-7)
+    for a, b in zip(torch.autograd.grad(y.square().sum(), [q, k, v]),
+                    torch.autograd.grad(ref.square().sum(), [q, k, v])):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+    # bfloat16 inputs: attention in float32, gradients back in bfloat16
+    qb, kb, vb = (t.detach().bfloat16().requires_grad_() for t in (q, k, v))
+    yb = sdpa(qb, kb, vb, m, 0.0, causal)
+    assert yb.dtype == torch.float32
+    yb.square().sum().backward()
+    assert qb.grad.dtype == torch.bfloat16
+    torch.testing.assert_close(yb, ref.detach(), rtol=0.05, atol=0.05)
