@@ -25,6 +25,38 @@ from neurodata.neuroformer._modules import Attention, Block, _ln_linear, dropout
 __all__ = ["Packing", "attention_packed", "block_packed"]
 
 
+class _Pad(torch.autograd.Function):
+    """Rows ``x`` placed at ``index`` of ``rows`` zero rows; backward: a gather."""
+
+    @staticmethod
+    def forward(ctx, x, index, rows: int):
+        ctx.save_for_backward(index)
+        return x.new_zeros(rows, *x.shape[1:]).index_copy_(0, index, x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (index,) = ctx.saved_tensors
+        return grad.index_select(0, index), None, None
+
+
+class _Pack(torch.autograd.Function):
+    """Rows ``(window, position)`` of a ``(B, T, ...)`` tensor (any strides); backward:
+    the gradient placed back, zeros elsewhere."""
+
+    @staticmethod
+    def forward(ctx, x, window, position, index):
+        ctx.save_for_backward(index)
+        ctx.shape = x.shape
+        return x[window, position]
+
+    @staticmethod
+    def backward(ctx, grad):
+        (index,) = ctx.saved_tensors
+        B, T, *rest = ctx.shape
+        out = grad.new_zeros(B * T, *rest).index_copy_(0, index, grad)
+        return out.view(B, T, *rest), None, None, None
+
+
 class Packing:
     """Index maps between a padded ``(B, T)`` block and its packed real tokens.
 
@@ -53,12 +85,13 @@ class Packing:
 
     def pack(self, x: torch.Tensor) -> torch.Tensor:
         """``(B, T, ...)`` -> ``(n, ...)``: the real tokens."""
-        return x.reshape(self.B * self.T, *x.shape[2:]).index_select(0, self.index)
+        if not x.requires_grad:
+            return x[self.window, self.position]
+        return _Pack.apply(x, self.window, self.position, self.index)
 
     def pad(self, x: torch.Tensor) -> torch.Tensor:
         """``(n, C)`` -> ``(B, T, C)`` with zeros at PAD slots."""
-        out = x.new_zeros(self.B * self.T, x.shape[-1]).index_copy(0, self.index, x)
-        return out.view(self.B, self.T, -1)
+        return _Pad.apply(x, self.index, self.B * self.T).view(self.B, self.T, -1)
 
     def segment_mean(self, x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
         """Per-window weighted mean ``(B, C)`` of packed rows ``x`` (weights ``(n,)``)."""

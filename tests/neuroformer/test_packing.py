@@ -85,6 +85,10 @@ def test_packing_round_trip_and_segment_means():
     w = torch.tensor([1.0, 1.0, 0.0, 1.0, 1.0, 1.0])
     expected = torch.stack([x[0, :2].mean(0), x[1, 0], x[2, :2].mean(0)])
     torch.testing.assert_close(p.segment_mean(packed, w), expected)
+    xd = torch.randn(6, 2, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(p.pad, (xd,))
+    yd = torch.randn(3, 4, 3, 2, dtype=torch.float64).transpose(2, 3).requires_grad_()
+    assert torch.autograd.gradcheck(p.pack, (yd,))
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
