@@ -108,7 +108,8 @@ class _TemporalEmbedding(nn.Module):
         self.mlp = nn.Sequential(nn.Linear(1, n_embd // 2), nn.GELU(), nn.Linear(n_embd // 2, n_embd))
 
     def forward(self, dt: torch.Tensor) -> torch.Tensor:
-        return self.mlp(dt.to(self.mlp[0].weight.dtype)[..., None] * self.scale)
+        dtype = next(self.mlp.parameters()).dtype
+        return self.mlp(dt.to(dtype)[..., None] * self.scale)
 
 
 def _blocks(cfg: NeuroformerConfig, n: int) -> nn.ModuleList:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import torch
 
-from neurodata.neuroformer._modules import Attention, Block, _ln_linear, dropout, sdpa
+from neurodata.neuroformer._modules import Attention, _ln_linear, dropout, sdpa
 
 __all__ = ["Packing", "attention_packed", "block_packed"]
 
@@ -152,7 +152,7 @@ def attention_packed(attn: Attention, x: torch.Tensor, ln, packing: Packing,
     return attn.proj(y.reshape(-1, C))
 
 
-def block_packed(block: Block, x: torch.Tensor, packing: Packing, context: Context | None = None,
+def block_packed(block, x: torch.Tensor, packing: Packing, context: Context | None = None,
                  *, causal: bool = False, key_mask=None) -> torch.Tensor:
     """:class:`Block` on packed tokens ``x`` ``(n, C)`` (see :func:`attention_packed`)."""
     a = attention_packed(block.attn, x, block.ln1, packing, context, causal=causal,

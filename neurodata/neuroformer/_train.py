@@ -55,7 +55,7 @@ def configure_optimizer(net: nn.Module, *, learning_rate: float, weight_decay: f
     groups = [{"params": decay, "weight_decay": weight_decay},
               {"params": no_decay, "weight_decay": 0.0}]
     # the fused kernel: one pass over each parameter (the same update, a third of the time)
-    fused = all(p.is_floating_point() for g in groups for p in g["params"])
+    fused = all(p.is_floating_point() for p in decay + no_decay)
     return torch.optim.AdamW(groups, lr=learning_rate, betas=tuple(betas), fused=fused or None)
 
 
