@@ -19,12 +19,18 @@ only does this.  Each implementation runs in its own process.  Ours does what
 The reference figures (``/work/shared/BENCHMARKS.md``, reference code at batch 56,
 1 thread): 180 tokens/s, 15 GiB peak.  With ``--reference PATH`` (a checkout of
 github.com/a-antoniades/Neuroformer) the reference also runs here, side by side on
-the same windows, at ``--reference-batch`` (it needs about 15 GiB at batch 56);
+the same windows, at each of ``--reference-batches`` (about 15 GiB at batch 56);
 its imports of timm and torchvision (unused in this configuration) are stubbed,
 and einops, omegaconf and torchmetrics are taken from ``--reference-deps``.
 
-Run: ``PYTHONPATH=. python benchmarks/bench_neuroformer.py [--steps 3] [--batch 56]
-[--reference /work/scratch/neuroformer/ref --reference-batch 8]``
+Each batch size is run by: the reference (with ``--reference``), ours before packing
+(the padded path), ours packed in float32 (the default on a CPU), and ours packed
+in bfloat16 mixed precision (``precision="bfloat16"``; on a CPU with AMX its
+matrix products are several times faster), with a per-stage and a per-kind-of-op
+profile of one step of each of ours.
+
+Run: ``PYTHONPATH=. python benchmarks/bench_neuroformer.py [--steps 3] [--batches 8 56]
+[--reference /work/scratch/neuroformer/ref --reference-deps DIR] [--variants]``
 """
 
 from __future__ import annotations
@@ -80,35 +86,144 @@ def windows(batch: int, steps: int):
 
 
 # -- our implementation ---------------------------------------------------------------------
-def run_ours(batch: int, steps: int, trim: bool, attn_dropout: float, release: bool) -> dict:
+class StageProbe:
+    """CPU time of each stage of a training step, forward and backward.
+
+    The network calls the probe at each stage's output (``stage_probe``); the
+    forward time of a stage runs from the previous mark to its own, and its
+    backward time from the arrival of the gradient at its output to the arrival at
+    the previous stage's output (autograd runs the stages in reverse order).  The
+    stimulus and past-state encoders ran first, so their backward comes last,
+    with the embeddings'.
+    """
+
+    ORDER = ("past encoder", "frame encoder", "embeddings", "state self-attention",
+             "past cross-attention", "stimulus cross-attention", "final self-attention")
+
+    def __init__(self):
+        self.fwd: list = []
+        self.bwd: dict = {}
+
+    def __call__(self, name, x):
+        self.fwd.append((name, time.process_time()))
+        if x.requires_grad:
+            x.register_hook(lambda g, n=name: self._arrived(n))
+        return x
+
+    def _arrived(self, name) -> None:
+        self.bwd.setdefault(name, time.process_time())
+
+    def table(self, t0, t_loss, t_bwd0, t_bwd1, t_end) -> dict:
+        out, prev = {}, t0
+        for name, t in self.fwd:
+            out[f"forward: {name}"] = t - prev
+            prev = t
+        out["forward: heads and loss"] = t_loss - prev
+        chain = [n for n in reversed(self.ORDER) if n in self.bwd and n not in
+                 ("past encoder", "frame encoder")]
+        prev, prev_name = t_bwd0, "heads and loss"
+        for name in chain:
+            out[f"backward: {prev_name}"] = self.bwd[name] - prev
+            prev, prev_name = self.bwd[name], name
+        out["backward: embeddings, frame and past encoders"] = t_bwd1 - prev
+        out["optimiser step and clipping"] = t_end - t_bwd1
+        return out
+
+
+OPS = {"matrix products": ("aten::mm", "aten::addmm", "aten::bmm", "aten::linear",
+                           "aten::matmul", "aten::baddbmm", "aten::mkldnn_convolution",
+                           "aten::convolution_backward"),
+       "attention kernels": ("aten::_scaled_dot_product_flash_attention_for_cpu",
+                             "aten::_scaled_dot_product_flash_attention_for_cpu_backward"),
+       "dropout masks": ("aten::bernoulli_", "aten::uniform_", "aten::ge")}
+
+
+def op_table(prof) -> dict:
+    """Self CPU time of a profiled step by kind of operation."""
+    out = dict.fromkeys([*OPS, "everything else"], 0.0)
+    for e in prof.key_averages():
+        kind = next((k for k, names in OPS.items() if e.key in names), "everything else")
+        out[kind] += e.self_cpu_time_total / 1e6
+    return out
+
+
+def run_ours(batch: int, steps: int, trim: bool, attn_dropout: float, release: bool,
+             padded: bool = False, precision: str = "float32", dropout: float = 0.2,
+             profile: bool = False) -> dict:
     import torch
 
     from neurodata.neuroformer import NeuroformerConfig, NeuroformerNet
     from neurodata.neuroformer._model import make_batch
-    from neurodata.neuroformer._train import configure_optimizer, release_memory
+    from neurodata.neuroformer._train import (
+        autocast,
+        configure_optimizer,
+        release_memory,
+        train_step,
+    )
     torch.set_num_threads(1)
     torch.manual_seed(0)
     tok, w, frames, batches = windows(batch, steps)
     cfg = NeuroformerConfig(n_units=tok.n_units_, n_dt=tok.n_dt_, block_size=100,
                             block_size_prev=700, frame_shape=(1, 3, H, W), frame_kernel=(3, 5, 5),
-                            contrastive=True, clip_embd=512, clip_temp=0.5, dropout=0.2,
+                            contrastive=True, clip_embd=512, clip_temp=0.5, dropout=dropout,
                             attn_dropout=attn_dropout)
     net = NeuroformerNet(cfg).train()
     opt = configure_optimizer(net, learning_rate=1e-4, weight_decay=1.0)
+    pad_left = []
+
     def step(idx):               # what train_network does for one batch
-        b = make_batch(w, idx, video=frames, trim=trim)
-        loss, _ = net.loss(b)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
-        opt.step()
-        out = float(loss.detach()), int((b["y_id"] != tok.pad_).sum())
-        del loss, b
+        b = make_batch(w, idx, video=frames, trim=trim, unique_frames=not padded)
+        pad_left.append((float((b["x_id"] == tok.pad_).float().mean()),
+                         float((b["prev_id"] == tok.pad_).float().mean()),
+                         1 - len(b["frames"]) / len(idx)))
+        if padded:                # the padded path (before packing), float32
+            loss, _ = net._loss_padded(b)
+            value = float(loss.detach())
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+            opt.step()
+            del loss
+        else:
+            value, _ = train_step(net, opt, b, grad_clip=1.0, precision=precision)
+        out = value, int((b["y_id"] != tok.pad_).sum())
+        del b
         if release:
             release_memory()
         return out
 
-    return _loop(batches, step, n_params=sum(p.numel() for p in net.parameters()))
+    result = _loop(batches, step, n_params=sum(p.numel() for p in net.parameters()))
+    result["pad_left"] = np.mean(pad_left, axis=0).tolist()
+    if profile:
+        result["stages"], result["ops"] = _profile_ours(net, opt, w, frames, batches[1], trim,
+                                                        padded, precision, make_batch, autocast)
+    return result
+
+
+def _profile_ours(net, opt, w, frames, idx, trim, padded, precision, make_batch, autocast):
+    import torch
+    from torch.profiler import ProfilerActivity, profile
+    b = make_batch(w, idx, video=frames, trim=trim, unique_frames=not padded)
+    probe = net.stage_probe = StageProbe()
+    t0 = time.process_time()
+    with autocast("cpu", "float32" if padded else precision):
+        loss, _ = (net._loss_padded if padded else net.loss)(b)
+    t_loss = time.process_time()
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    t_bwd = time.process_time()
+    torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+    opt.step()
+    stages = probe.table(t0, t_loss, t_loss, t_bwd, time.process_time())
+    net.stage_probe = None
+    del loss
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        with autocast("cpu", "float32" if padded else precision):
+            loss, _ = (net._loss_padded if padded else net.loss)(b)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+    return stages, op_table(prof)
 
 
 # -- the reference implementation -------------------------------------------------------------
@@ -207,7 +322,8 @@ def bf16_check() -> dict:
 def _worker(args) -> dict:
     if args.worker == "ours":
         return run_ours(args.batch, args.steps, not args.no_trim, args.attn_dropout,
-                        not args.no_release)
+                        not args.no_release, padded=args.padded, precision=args.precision,
+                        dropout=args.dropout, profile=args.profile)
     if args.worker == "reference":
         return run_reference(args.reference, args.reference_deps, args.batch, args.steps)
     return bf16_check()
@@ -225,26 +341,56 @@ def _spawn(kind: str, args, batch: int, extra=()) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def _line(name: str, r: dict) -> str:
+def _line(name: str, r: dict, ref: dict | None = None) -> str:
     loss = " -> ".join(f"{v:.3f}" for v in r["losses"])
-    return (f"{name:<34} {r['tokens_per_s_cpu']:8.0f} tok/s (cpu) {r['tokens_per_s_wall']:8.0f} "
-            f"tok/s (wall) {r['s_per_step_cpu']:7.1f} s/step {r['peak_gib']:6.2f} GiB  loss {loss}")
+    ratio = "" if ref is None else (f"  [{r['tokens_per_s_cpu'] / ref['tokens_per_s_cpu']:.2f}x "
+                                    f"tok/s, {r['peak_gib'] / ref['peak_gib']:.2f}x memory]")
+    return (f"{name:<40} {r['tokens_per_s_cpu']:7.0f} tok/s (cpu) {r['tokens_per_s_wall']:7.0f} "
+            f"(wall) {r['s_per_step_cpu']:6.2f} s/step {r['peak_gib']:6.2f} GiB  loss {loss}{ratio}")
+
+
+def _profile_lines(runs: dict) -> list[str]:
+    """The per-stage and per-kind-of-operation CPU times of the profiled runs, side by side."""
+    names = list(runs)
+    rows = []
+    for key in ("stages", "ops"):
+        labels = list(dict.fromkeys(k for r in runs.values() for k in r.get(key, {})))
+        if not labels:
+            continue
+        rows.append(f"  {'seconds of CPU per step' if key == 'stages' else 'by kind of op':<52}"
+                    + "".join(f"{n:>22}" for n in names))
+        for label in labels:
+            rows.append(f"  {label:<52}" + "".join(
+                f"{runs[n].get(key, {}).get(label, float('nan')):22.3f}" for n in names))
+        rows.append(f"  {'total':<52}" + "".join(
+            f"{sum(runs[n].get(key, {}).values()):22.3f}" for n in names))
+    return rows
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--batch", type=int, default=REF_BATCH)
+    parser.add_argument("--batches", type=int, nargs="+", default=[8, REF_BATCH])
     parser.add_argument("--steps", type=int, default=3, help="timed steps (after one warm-up)")
     parser.add_argument("--reference", type=Path, default=None)
     parser.add_argument("--reference-deps", type=Path,
                         default=Path("/work/scratch/neuroformer/refdeps"))
-    parser.add_argument("--reference-batch", type=int, default=8)
+    parser.add_argument("--reference-batches", type=int, nargs="*", default=None,
+                        help="batches at which the reference runs (default: --batches)")
+    parser.add_argument("--no-bf16", action="store_true",
+                        help="skip the bfloat16 mixed-precision run of ours")
+    parser.add_argument("--variants", action="store_true",
+                        help="also run ours without PAD trimming, with attention dropout, "
+                             "without malloc_trim, and padded vs packed without dropout")
+    # worker options
+    parser.add_argument("--worker", choices=["ours", "reference", "bf16"], default=None)
+    parser.add_argument("--batch", type=int, default=REF_BATCH)
     parser.add_argument("--no-trim", action="store_true")
     parser.add_argument("--attn-dropout", type=float, default=0.0)
+    parser.add_argument("--dropout", type=float, default=0.2)
     parser.add_argument("--no-release", action="store_true")
-    parser.add_argument("--variants", action="store_true",
-                        help="also run ours without PAD trimming and with attention dropout")
-    parser.add_argument("--worker", choices=["ours", "reference", "bf16"], default=None)
+    parser.add_argument("--padded", action="store_true", help="the padded path (before packing)")
+    parser.add_argument("--precision", default="float32")
+    parser.add_argument("--profile", action="store_true")
     args = parser.parse_args()
     if args.worker:
         print(json.dumps(_worker(args)))
@@ -252,27 +398,46 @@ def main() -> None:
     print(__doc__.split("\n\n")[1])
     bf = _spawn("bf16", args, 1)
     print(f"matmul on this CPU, 1 thread: fp32 {bf['fp32_gflops']:.1f} GFLOP/s, bf16 "
-          f"{bf['bf16_gflops']:.2f} GFLOP/s (bf16 is not a speed-up here)")
-    ours = _spawn("ours", args, args.batch)
-    print(_line(f"neurodata, batch {args.batch}", ours) + f"  ({ours['n_params'] / 1e6:.1f} M params)")
-    if args.variants:
-        print(_line("neurodata, no PAD trimming", _spawn("ours", args, args.batch, ["--no-trim"])))
-        print(_line("neurodata, attention dropout 0.2",
-                    _spawn("ours", args, args.batch, ["--attn-dropout", "0.2"])))
-        print(_line("neurodata, no malloc_trim",
-                    _spawn("ours", args, args.batch, ["--no-release"])))
-    print(f"reference (recorded, batch {REF_BATCH}, 1 thread): {REF_TOKENS_PER_S:.0f} tok/s, "
-          f"{REF_PEAK_GIB:.1f} GiB")
-    print(f"ratio vs recorded reference: {ours['tokens_per_s_cpu'] / REF_TOKENS_PER_S:.2f}x the "
-          f"tokens/s, {ours['peak_gib'] / REF_PEAK_GIB:.2f}x the peak memory")
-    if args.reference is not None:
-        b = args.reference_batch
-        ref = _spawn("reference", args, b)
-        mine = _spawn("ours", args, b)
-        print(_line(f"reference, batch {b}", ref) + f"  ({ref['n_params'] / 1e6:.1f} M params)")
-        print(_line(f"neurodata, batch {b}", mine))
-        print(f"ratio side by side at batch {b}: {mine['tokens_per_s_cpu'] / ref['tokens_per_s_cpu']:.2f}x "
-              f"the tokens/s, {mine['peak_gib'] / ref['peak_gib']:.2f}x the peak memory")
+          f"{bf['bf16_gflops']:.1f} GFLOP/s; load average {_load()}")
+    ref_batches = args.batches if args.reference_batches is None else args.reference_batches
+    for batch in args.batches:
+        print(f"\n-- batch {batch} --")
+        ref = None
+        if args.reference is not None and batch in ref_batches:
+            ref = _spawn("reference", args, batch)
+            print(_line(f"reference, batch {batch}", ref)
+                  + f"  ({ref['n_params'] / 1e6:.1f} M params)")
+        elif batch == REF_BATCH:
+            ref = {"tokens_per_s_cpu": REF_TOKENS_PER_S, "peak_gib": REF_PEAK_GIB}
+            print(f"reference (recorded in BENCHMARKS.md, batch {REF_BATCH}, 1 thread): "
+                  f"{REF_TOKENS_PER_S:.0f} tok/s, {REF_PEAK_GIB:.1f} GiB")
+        runs = {"before (padded)": _spawn("ours", args, batch, ["--padded", "--profile"]),
+                "packed, float32": _spawn("ours", args, batch, ["--profile"])}
+        if not args.no_bf16:
+            runs["packed, bfloat16"] = _spawn("ours", args, batch,
+                                              ["--profile", "--precision", "bfloat16"])
+        for name, r in runs.items():
+            print(_line(f"neurodata {name}", r, ref))
+        pad = runs["packed, float32"]["pad_left"]
+        print(f"PAD left after trimming: {100 * pad[0]:.1f} % of the current-state block, "
+              f"{100 * pad[1]:.1f} % of the past-state block; repeated clips: {100 * pad[2]:.0f} %")
+        print("\n".join(_profile_lines(runs)))
+        if args.variants:
+            for name, extra in (("no PAD trimming (padded)", ["--padded", "--no-trim"]),
+                                ("attention dropout 0.2", ["--attn-dropout", "0.2"]),
+                                ("no malloc_trim", ["--no-release"])):
+                print(_line(f"neurodata, {name}", _spawn("ours", args, batch, extra), ref))
+            a = _spawn("ours", args, batch, ["--padded", "--dropout", "0"])
+            b = _spawn("ours", args, batch, ["--dropout", "0"])
+            print(_line("neurodata padded, dropout 0", a))
+            print(_line("neurodata packed, dropout 0", b))
+            diff = max(abs(x - y) / abs(x) for x, y in zip(a["losses"], b["losses"]))
+            print(f"largest relative loss difference, padded vs packed without dropout: {diff:.1e}")
+
+
+def _load() -> str:
+    import os
+    return " ".join(f"{v:.2f}" for v in os.getloadavg())
 
 
 if __name__ == "__main__":

@@ -26,7 +26,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from neurodata.errors import NeurodataError
-from neurodata.neuroformer._modules import Block, SeriesEncoder, VideoEncoder, clip_loss
+from neurodata.neuroformer._modules import Block, SeriesEncoder, VideoEncoder, clip_loss, dropout
+from neurodata.neuroformer._packing import Context, Packing, block_packed
 
 __all__ = ["NeuroformerConfig", "NeuroformerNet", "make_batch"]
 
@@ -107,7 +108,8 @@ class _TemporalEmbedding(nn.Module):
         self.mlp = nn.Sequential(nn.Linear(1, n_embd // 2), nn.GELU(), nn.Linear(n_embd // 2, n_embd))
 
     def forward(self, dt: torch.Tensor) -> torch.Tensor:
-        return self.mlp(dt.float()[..., None] * self.scale)
+        dtype = next(self.mlp.parameters()).dtype
+        return self.mlp(dt.to(dtype)[..., None] * self.scale)
 
 
 def _blocks(cfg: NeuroformerConfig, n: int) -> nn.ModuleList:
@@ -174,6 +176,12 @@ class NeuroformerNet(nn.Module):
                 raise NeurodataError("contrastive=True needs a stimulus or behaviour modality to "
                                      "align the neural embedding with.")
         self.apply(self._init_weights)
+        #: a callable ``(stage name, tensor) -> tensor`` called at each stage's output
+        #: (profiling, see benchmarks/bench_neuroformer.py); None: no calls
+        self.stage_probe = None
+
+    def _mark(self, name: str, x: torch.Tensor) -> torch.Tensor:
+        return x if self.stage_probe is None else self.stage_probe(name, x)
 
     @staticmethod
     def _init_weights(module: nn.Module) -> None:
@@ -188,15 +196,18 @@ class NeuroformerNet(nn.Module):
         prev_id = batch["prev_id"]
         T = prev_id.shape[1]
         p = self.tok_emb(prev_id) + self.temp_emb_prev(batch["prev_dt"]) + self.pos_emb_prev[:, :T]
-        p = self.drop(p)
+        p = dropout(p, self.drop)
         mask = prev_id != self.pad_id
         for block in self.past_blocks:
             p, _ = block(p, key_mask=mask)
-        contexts = {"past": (self.ln_past(p), mask)}
+        contexts = {"past": (self._mark("past encoder", self.ln_past(p)), mask)}
         if self.video is not None:
             if "frames" not in batch:
                 raise NeurodataError("this model was built with a stimulus; pass the stimulus.")
-            contexts["stimulus"] = (self.video(batch["frames"]), None)
+            stim = self.video(batch["frames"])
+            if "frame_inverse" in batch:              # repeated clips were encoded once
+                stim = stim.index_select(0, batch["frame_inverse"])
+            contexts["stimulus"] = (self._mark("frame encoder", stim), None)
         if self.series is not None:
             if "behaviour" not in batch:
                 raise NeurodataError("this model was built with behaviour inputs; pass them.")
@@ -219,7 +230,7 @@ class NeuroformerNet(nn.Module):
     def embed_current(self, x_id, x_dt, offset: int = 0) -> torch.Tensor:
         T = x_id.shape[1]
         x = self.tok_emb(x_id) + self.temp_emb(x_dt) + self.pos_emb[:, offset:offset + T]
-        return self.drop(x)
+        return dropout(x, self.drop)
 
     def decode(self, x, contexts, *, caches=None, need_weights=False):
         """Run the current-state stack on embedded tokens ``x`` given encoded contexts.
@@ -231,6 +242,7 @@ class NeuroformerNet(nn.Module):
         c = iter(caches) if caches is not None else None
         for block in self.state_blocks:
             x, _ = block(x, causal=True, cache=next(c) if c else None)
+        x = self._mark("state self-attention", x)
         weights = []
         for name, blocks in self._stages():
             ctx, mask = contexts[name]
@@ -239,8 +251,10 @@ class NeuroformerNet(nn.Module):
                              need_weights=need_weights and name == "past")
                 if w is not None:
                     weights.append(w)
+            x = self._mark(f"{name} cross-attention", x)
         for block in self.self_blocks:
             x, _ = block(x, causal=True, cache=next(c) if c else None)
+        x = self._mark("final self-attention", x)
         return self.ln_f(x), weights
 
     def new_caches(self, max_len: int) -> list[dict]:
@@ -251,7 +265,7 @@ class NeuroformerNet(nn.Module):
 
     def forward(self, batch: dict, *, need_weights: bool = False) -> dict:
         contexts = self.encode_contexts(batch)
-        x = self.embed_current(batch["x_id"], batch["x_dt"])
+        x = self._mark("embeddings", self.embed_current(batch["x_id"], batch["x_dt"]))
         h, weights = self.decode(x, contexts, need_weights=need_weights)
         out = {"hidden": h, "contexts": contexts, "weights": weights,
                "id_logits": self.head_id(h), "dt_logits": self.head_dt(h)}
@@ -265,46 +279,120 @@ class NeuroformerNet(nn.Module):
         valid = ((x_id != self.pad_id) & (x_id != eos)).unsqueeze(-1).to(h.dtype)
         return (h * valid).sum(1) / valid.sum(1).clamp_min(1.0)
 
+    # -- packed (PAD-free) training path -----------------------------------------------
+    def _embed_packed(self, ids, dts, packing: Packing, emb, temp, pos) -> torch.Tensor:
+        x = emb(packing.pack(ids)) + temp(packing.pack(dts)) + pos[0].index_select(0, packing.position)
+        return dropout(x, self.drop)
+
+    def forward_packed(self, batch: dict) -> dict:
+        """The training forward pass on packed real tokens (see :mod:`._packing`).
+
+        Returns the final features ``hidden`` ``(n, C)`` of the current-state tokens
+        that are not PAD, their :class:`Packing`, the ID and dt logits of those
+        tokens and the encoded contexts (:class:`Context`).  Equal, at real tokens,
+        to :meth:`forward`.
+        """
+        prev = Packing(batch["prev_id"] != self.pad_id)
+        p = self._embed_packed(batch["prev_id"], batch["prev_dt"], prev, self.tok_emb,
+                               self.temp_emb_prev, self.pos_emb_prev)
+        for block in self.past_blocks:
+            p = block_packed(block, p, prev, key_mask=prev.mask)
+        contexts = {"past": Context(self._mark("past encoder", self.ln_past(p)), prev.mask, prev)}
+        if self.video is not None:
+            if "frames" not in batch:
+                raise NeurodataError("this model was built with a stimulus; pass the stimulus.")
+            contexts["stimulus"] = Context(self._mark("frame encoder", self.video(batch["frames"])),
+                                           inverse=batch.get("frame_inverse"))
+        if self.series is not None:
+            if "behaviour" not in batch:
+                raise NeurodataError("this model was built with behaviour inputs; pass them.")
+            z = (batch["behaviour"] - self.behaviour_mean) / self.behaviour_std
+            contexts["behaviour"] = Context(self.series(z))
+        cur = Packing(batch["x_id"] != self.pad_id)
+        x = self._embed_packed(batch["x_id"], batch["x_dt"], cur, self.tok_emb, self.temp_emb,
+                               self.pos_emb)
+        x = self._mark("embeddings", x)
+        for block in self.state_blocks:
+            x = block_packed(block, x, cur, causal=True)
+        x = self._mark("state self-attention", x)
+        for name, blocks in self._stages():
+            for block in blocks:
+                x = block_packed(block, x, cur, contexts[name])
+            x = self._mark(f"{name} cross-attention", x)
+        for block in self.self_blocks:
+            x = block_packed(block, x, cur, causal=True)
+        x = self._mark("final self-attention", x)
+        h = self.ln_f(x)
+        return {"hidden": h, "packing": cur, "contexts": contexts,
+                "id_logits": self.head_id(h), "dt_logits": self.head_dt(h)}
+
     # -- loss ---------------------------------------------------------------------------
     def loss(self, batch: dict, *, behaviour_weight: float = 1.0,
              generative_weight: float = 1.0) -> tuple[torch.Tensor, dict]:
-        """Total training loss and its parts (ID, dt, contrastive, behaviour)."""
-        cfg = self.cfg
+        """Total training loss and its parts (ID, dt, contrastive, behaviour).
+
+        Computed on packed real tokens (:meth:`forward_packed`); the value and its
+        gradients are those of the padded forward pass.
+        """
+        out = self.forward_packed(batch)
+        cur = out["packing"]
+        x_id = cur.pack(batch["x_id"])
+        neural = cur.segment_mean(out["hidden"], x_id != self.cfg.n_units + 1)
+        feats = {name: ctx.per_window() for name, ctx in out["contexts"].items()
+                 if name in ("stimulus", "behaviour")}
+        return self._combine(out["id_logits"], cur.pack(batch["y_id"]), out["dt_logits"],
+                             cur.pack(batch["y_dt"]), neural, feats, batch,
+                             behaviour_weight=behaviour_weight,
+                             generative_weight=generative_weight)
+
+    def _loss_padded(self, batch: dict, *, behaviour_weight: float = 1.0,
+                     generative_weight: float = 1.0) -> tuple[torch.Tensor, dict]:
+        """:meth:`loss` through the padded :meth:`forward` (the reference for the tests)."""
         out = self(batch)
+        neural = self.pool(out["hidden"], batch["x_id"])
+        feats = {name: out["contexts"][name][0].mean(1) for name in ("stimulus", "behaviour")
+                 if name in out["contexts"]}
+        return self._combine(out["id_logits"].flatten(0, 1), batch["y_id"].flatten(),
+                             out["dt_logits"].flatten(0, 1), batch["y_dt"].flatten(), neural,
+                             feats, batch, behaviour_weight=behaviour_weight,
+                             generative_weight=generative_weight)
+
+    def _combine(self, id_logits, y_id, dt_logits, y_dt, neural, feats, batch, *,
+                 behaviour_weight: float, generative_weight: float):
+        cfg = self.cfg
         parts = {}
-        total = out["hidden"].new_zeros(())
+        total = neural.new_zeros(())
         if generative_weight > 0:
-            parts["id"] = F.cross_entropy(out["id_logits"].flatten(0, 1), batch["y_id"].flatten(),
-                                          ignore_index=self.pad_id)
-            parts["dt"] = F.cross_entropy(out["dt_logits"].flatten(0, 1), batch["y_dt"].flatten(),
-                                          ignore_index=self.pad_dt)
+            parts["id"] = F.cross_entropy(id_logits, y_id, ignore_index=self.pad_id)
+            parts["dt"] = F.cross_entropy(dt_logits, y_dt, ignore_index=self.pad_dt)
             scale = (1 - cfg.contrastive_weight) if cfg.contrastive else 1.0
             total = total + generative_weight * scale * (cfg.id_weight * parts["id"]
                                                          + cfg.dt_weight * parts["dt"])
         if cfg.contrastive and generative_weight > 0:
-            feats = {"neural": self.pool(out["hidden"], batch["x_id"])}
-            for name in ("stimulus", "behaviour"):
-                if name in out["contexts"]:
-                    feats[name] = out["contexts"][name][0].mean(1)
-            z = {k: self.clip_proj[k](v) for k, v in feats.items()}
+            z = {k: self.clip_proj[k](v) for k, v in {"neural": neural, **feats}.items()}
             names = list(z)
             pairs = [(a, b) for i, a in enumerate(names) for b in names[i + 1:]]
             parts["contrastive"] = torch.stack([clip_loss(z[a], z[b], cfg.clip_temp)
                                                 for a, b in pairs]).mean()
             total = total + generative_weight * cfg.contrastive_weight * parts["contrastive"]
         if self.head_behaviour is not None and "target" in batch:
-            parts["behaviour"] = F.mse_loss(out["behaviour"], batch["target"])
+            pred = self.head_behaviour(neural)
+            parts["behaviour"] = F.mse_loss(pred, batch["target"])
             total = total + behaviour_weight * parts["behaviour"]
         return total, parts
 
 
-def make_batch(windows, index, *, device="cpu", video=None, trim: bool = True) -> dict:
+def make_batch(windows, index, *, device="cpu", video=None, trim: bool = True,
+               unique_frames: bool = False) -> dict:
     """Torch tensors of the windows ``index``, trimmed to the longest window in the batch.
 
     ``video`` is the stimulus array ``(frame, channel, height, width)`` that
     ``windows.frame_index`` points into.  Trimming drops trailing columns that are
     PAD in every window (the loss and the outputs at real positions are unchanged,
-    since PAD keys are masked and causal attention never looks ahead).
+    since PAD keys are masked and causal attention never looks ahead).  With
+    ``unique_frames``, windows that see the same frames share one clip:
+    ``frames`` holds each distinct clip once and ``frame_inverse`` ``(B,)`` the
+    clip of each window (the network encodes each clip once).
     """
     index = np.asarray(index)
     n_cur = windows.n_current[index]
@@ -324,7 +412,11 @@ def make_batch(windows, index, *, device="cpu", video=None, trim: bool = True) -
     if windows.frame_index is not None:
         if video is None:
             raise NeurodataError("these windows have a stimulus; pass its frames as video=.")
-        clip = video[windows.frame_index[index]]                 # (B, F, C, H, W)
+        which = windows.frame_index[index]                       # (B, F)
+        if unique_frames:
+            which, inverse = np.unique(which, axis=0, return_inverse=True)
+            batch["frame_inverse"] = tensor(inverse.reshape(-1))
+        clip = video[which]                                       # (B, F, C, H, W)
         batch["frames"] = tensor(clip, torch.float32).transpose(1, 2)
     if windows.behaviour is not None:
         batch["behaviour"] = tensor(windows.behaviour[index], torch.float32)

@@ -40,9 +40,61 @@ class _LayerNormLinear(torch.autograd.Function):
 
 def _ln_linear(x: torch.Tensor, ln: nn.LayerNorm, weight, bias) -> torch.Tensor:
     """``F.linear(ln(x), weight, bias)``, saving less memory when gradients are recorded."""
-    if torch.is_grad_enabled() and (x.requires_grad or weight.requires_grad):
+    if torch.is_grad_enabled() and (x.requires_grad or weight.requires_grad) \
+            and not torch.is_autocast_enabled(x.device.type):
         return _LayerNormLinear.apply(x, ln.weight, ln.bias, weight, bias, ln.eps)
     return F.linear(ln(x), weight, bias)
+
+
+class _CPUAttention(torch.autograd.Function):
+    """The CPU flash-attention kernel in float32 on inputs of any float type, keeping
+    the inputs (not float32 copies) for the backward pass.
+
+    Under bfloat16 autocast the projections give bfloat16 queries, keys and
+    values; the CPU's reduced-precision attention kernels are slower than its
+    float32 ones, so attention runs in float32, and keeping the bfloat16 inputs
+    halves the memory that attention holds until the backward pass.
+    """
+
+    @staticmethod
+    def forward(ctx, q, k, v, mask, causal):
+        additive = None
+        if mask is not None:
+            additive = torch.zeros(mask.shape, dtype=torch.float32, device=q.device)
+            additive.masked_fill_(~mask, float("-inf"))
+        out, lse = torch.ops.aten._scaled_dot_product_flash_attention_for_cpu(
+            q.float(), k.float(), v.float(), 0.0, causal, attn_mask=additive)
+        ctx.save_for_backward(q, k, v, out, lse, additive)
+        ctx.causal = causal
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        q, k, v, out, lse, additive = ctx.saved_tensors
+        gq, gk, gv = torch.ops.aten._scaled_dot_product_flash_attention_for_cpu_backward(
+            grad.float().contiguous(), q.float(), k.float(), v.float(), out, lse, 0.0,
+            ctx.causal, attn_mask=additive)
+        return gq.to(q.dtype), gk.to(k.dtype), gv.to(v.dtype), None, None
+
+
+def sdpa(q, k, v, mask, dropout_p: float, causal: bool) -> torch.Tensor:
+    """Fused attention (``mask`` boolean, True = may attend).
+
+    On a CPU without attention dropout it runs in float32 whatever the inputs'
+    type (see :class:`_CPUAttention`); elsewhere it is
+    :func:`torch.nn.functional.scaled_dot_product_attention`.
+    """
+    if q.device.type == "cpu" and dropout_p == 0 and q.dtype in (torch.float32, torch.bfloat16) \
+            and torch.is_grad_enabled() and q.requires_grad:
+        with torch.autocast("cpu", enabled=False):
+            return _CPUAttention.apply(q, k, v, mask, causal)
+    if q.device.type == "cpu" and torch.is_autocast_enabled("cpu"):
+        with torch.autocast("cpu", enabled=False):
+            return F.scaled_dot_product_attention(q.float(), k.float(), v.float(),
+                                                  attn_mask=mask, dropout_p=dropout_p,
+                                                  is_causal=causal)
+    return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout_p,
+                                          is_causal=causal)
 
 
 class Attention(nn.Module):
@@ -113,10 +165,48 @@ class Attention(nn.Module):
             y = weights @ v
         else:
             p = self.attn_dropout if self.training else 0.0
-            y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p,
-                                               is_causal=causal and mask is None)
+            y = sdpa(q, k, v, mask, p, causal and mask is None)
         y = y.transpose(1, 2).reshape(B, T, C)
         return self.proj(y), weights
+
+
+class _Dropout(torch.autograd.Function):
+    """``residual + dropout(a)`` (or ``dropout(a)`` without a residual), keeping a
+    one-byte mask for the backward pass.
+
+    The mask comes from uniform draws (``rand >= p``; exactly probability ``p`` up
+    to float32 resolution), which on a CPU costs half of ``bernoulli_``, and the
+    addition of the residual is fused with the masking.
+    """
+
+    @staticmethod
+    def forward(ctx, a, residual, p):
+        keep = torch.rand(a.shape, device=a.device) >= p
+        ctx.save_for_backward(keep)
+        ctx.scale = 1.0 / (1.0 - p)
+        ctx.has_residual = residual is not None
+        if residual is None:
+            return a * keep * ctx.scale
+        return torch.addcmul(residual, a, keep, value=ctx.scale)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (keep,) = ctx.saved_tensors
+        return grad * keep * ctx.scale, grad if ctx.has_residual else None, None
+
+
+def dropout(a: torch.Tensor, drop: nn.Dropout, residual: torch.Tensor | None = None):
+    """``residual + drop(a)`` (``drop(a)`` without a residual), with a faster mask.
+
+    Examples
+    --------
+    >>> drop = nn.Dropout(0.5).eval()
+    >>> dropout(torch.ones(3), drop, torch.ones(3)).tolist()
+    [2.0, 2.0, 2.0]
+    """
+    if not drop.training or drop.p == 0:
+        return a if residual is None else residual + a
+    return _Dropout.apply(a, residual, drop.p)
 
 
 class _GeluLinear(torch.autograd.Function):
@@ -153,7 +243,8 @@ class MLP(nn.Module):
 
     def forward(self, x: torch.Tensor, ln: nn.LayerNorm) -> torch.Tensor:
         a = _ln_linear(x, ln, self.fc.weight, self.fc.bias)
-        if torch.is_grad_enabled() and a.requires_grad:
+        if torch.is_grad_enabled() and a.requires_grad \
+                and not torch.is_autocast_enabled(a.device.type):
             return _GeluLinear.apply(a, self.proj.weight, self.proj.bias)
         return self.proj(F.gelu(a))
 
@@ -178,8 +269,8 @@ class Block(nn.Module):
                 need_weights=False):
         a, w = self.attn(x, self.ln1, context, key_mask=key_mask, causal=causal, cache=cache,
                          need_weights=need_weights)
-        x = x + self.drop(a)
-        x = x + self.drop(self.mlp(x, self.ln2))
+        x = dropout(a, self.drop, x)
+        x = dropout(self.mlp(x, self.ln2), self.drop, x)
         return x, w
 
 
@@ -246,7 +337,7 @@ class VideoEncoder(nn.Module):
         z = self.conv(frames)                                  # (B, d, t, h, w)
         _, d, t, h, w = z.shape
         z = torch.relu(self.ln_in(z.flatten(2).transpose(1, 2)))
-        z = self.drop(z + self._pos(t, h, w, d, z.device))
+        z = dropout(z + self._pos(t, h, w, d, z.device), self.drop)
         for block in self.blocks:
             z, _ = block(z)
         return self.ln_out(z)
@@ -279,7 +370,7 @@ class SeriesEncoder(nn.Module):
         # values: (B, V, S) standardised
         z = values[..., None] * self.weight[None, :, None, :] + self.bias[None, :, None, :]
         z = self.mix(F.gelu(z)) + self.var_emb + self.pos_emb
-        z = self.drop(z.flatten(1, 2))
+        z = dropout(z.flatten(1, 2), self.drop)
         for block in self.blocks:
             z, _ = block(z)
         return self.ln_out(z)

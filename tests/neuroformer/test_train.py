@@ -117,3 +117,14 @@ def test_max_steps_caps_training(small_hub):
     hist = train_network(m.network_, w, video=video, n_epochs=3, batch_size=16, max_steps=7,
                          progress=False)
     assert int(hist.step[-1]) == 7 and hist.sizes["iteration"] == -(-7 // n_batches)
+
+
+def test_precision_reaches_training_and_scoring(small_hub):
+    exact = _fit(small_hub, n_epochs=1)
+    fast = _fit(small_hub, n_epochs=1, precision="bfloat16")
+    a, b = float(exact.history_.train_loss[0]), float(fast.history_.train_loss[0])
+    assert a != b and b == pytest.approx(a, rel=0.02)          # rounding, not another model
+    s = exact.score(small_hub, stimulus="stimulus")
+    assert fast.score(small_hub, stimulus="stimulus") == pytest.approx(s, rel=0.02)
+    with pytest.raises(NeurodataError, match="precision must be one of"):
+        _fit(small_hub, n_epochs=1, precision="half")
