@@ -20,6 +20,7 @@ from neurodata.field_theory._continuum import (
 from neurodata.field_theory._coupling import DiscKernel
 from neurodata.field_theory._cross_spectrum import field_cross_spectrum, measure_cross_spectrum
 from neurodata.field_theory._fit import estimate_mode_dispersion, fit_field
+from neurodata.field_theory._fit_evoked import fit_evoked
 from neurodata.field_theory._fit_spectrum import fit_field_spectrum
 from neurodata.field_theory._lattice import lattice_jacobian, lattice_rhs, simulate_lattice
 from neurodata.field_theory._leapfrog import cfl_limit, discrete_energy, solve_leapfrog
@@ -85,6 +86,7 @@ __all__ = [
     "estimate_mode_dispersion",
     "field_cross_spectrum",
     "field_samples",
+    "fit_evoked",
     "fit_field",
     "fit_field_spectrum",
     "klein_gordon_dispersion",
