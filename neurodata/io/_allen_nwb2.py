@@ -250,6 +250,8 @@ def behavior_series(parts: Parts, path: Path, f: h5py.File) -> None:
     parts.move("processing/licking/licks", "lick_frame", "time_lick")
     parts.move("processing/rewards/volume", "reward_volume", "time_reward")
     parts.move("processing/rewards/autorewarded", "reward_autorewarded", "time_reward")
+    # the stimulus monitor's frames (60 Hz): frame numbers on their flip times
+    parts.move("processing/stimulus/timestamps", "stimulus_frame", "time_stimulus_frame")
     eye = f.get("acquisition/EyeTracking")
     if eye is None:
         return

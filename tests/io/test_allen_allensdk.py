@@ -283,6 +283,7 @@ def test_behavior_ophys_experiment_agrees_with_open_allen(files, behavior_sessio
         np.testing.assert_array_equal(np.stack(cells.roi_mask.values).astype(np.float32),
                                       ds.roi_mask.values)
         np.testing.assert_array_equal(ds.roi_mask.values, truth["masks"])  # and both the truth
+        np.testing.assert_array_equal(exp.stimulus_timestamps, ds.time_stimulus_frame.values)
         _behavior_agrees(exp, ds)
 
 
