@@ -20,3 +20,13 @@ except ImportError:  # pragma: no cover
 def _doctest_namespace(doctest_namespace):
     doctest_namespace["np"] = np
     doctest_namespace["xr"] = xr
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    """Figures made by one test or example are closed after it (they would pile up)."""
+    yield
+    import sys
+
+    if "matplotlib.pyplot" in sys.modules:
+        sys.modules["matplotlib.pyplot"].close("all")
