@@ -130,10 +130,13 @@ def fit_evoked(response: Any, source: Any, *, spacing: float | None = None,
         return solve_spectral(zero, m=m, c=c, gamma=g, spacing=spacing, boundary=boundary,
                               times=t, source=source, progress=False).phi.values
 
+    def gain_of(phi: np.ndarray) -> float:
+        """The least-squares gain of ``phi`` onto the data (1 unless fitted)."""
+        return float(np.vdot(phi, y) / max(np.vdot(phi, phi), 1e-300)) if gain else 1.0
+
     def residual(theta: np.ndarray) -> np.ndarray:
         phi = simulate(theta)
-        k = float(np.vdot(phi, y) / max(np.vdot(phi, phi), 1e-300)) if gain else 1.0
-        return (k * phi - y).ravel()
+        return (gain_of(phi) * phi - y).ravel()
 
     rng = check_random_state(random_state)
     starts = np.exp(rng.uniform(np.log(lo), np.log(hi), size=(n_init, 3)))
@@ -143,7 +146,7 @@ def fit_evoked(response: Any, source: Any, *, spacing: float | None = None,
     best = min(fits, key=lambda f: f.cost)
     theta = best.x
     phi = simulate(theta)
-    k = float(np.vdot(phi, y) / max(np.vdot(phi, phi), 1e-300)) if gain else 1.0
+    k = gain_of(phi)
     est = list(np.exp(theta))
     names = list(_NAMES)
     # Gauss-Newton covariance in the natural parameters, from the joint Jacobian of the

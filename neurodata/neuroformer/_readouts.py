@@ -247,8 +247,8 @@ class BehaviourDecoder(NeurodataEstimator):
         return self
 
     @torch.no_grad()
-    def predict(self, recording, *, intervals=None, stimulus=None, behaviour=None) -> xr.DataArray:
-        """Decoded values at the centre of every window: ``(time, output)``."""
+    def _decode(self, recording, intervals, stimulus, behaviour) -> tuple[np.ndarray, np.ndarray]:
+        """Window starts and decoded values ``(window, output)``."""
         self._check_fitted("network_")
         w, video = self.pretrained.windows(recording, intervals=intervals, stimulus=stimulus,
                                            behaviour=behaviour)
@@ -258,9 +258,13 @@ class BehaviourDecoder(NeurodataEstimator):
         for lo in range(0, len(w), 256):
             idx = np.arange(lo, min(lo + 256, len(w)))
             preds.append(net(make_batch(w, idx, device=device, video=video))["behaviour"].cpu())
-        y = torch.cat(preds).numpy() * self.target_std_ + self.target_mean_
+        return w.start, torch.cat(preds).numpy() * self.target_std_ + self.target_mean_
+
+    def predict(self, recording, *, intervals=None, stimulus=None, behaviour=None) -> xr.DataArray:
+        """Decoded values at the centre of every window: ``(time, output)``."""
+        starts, y = self._decode(recording, intervals, stimulus, behaviour)
         return xr.DataArray(y, dims=("time", "output"),
-                            coords={"time": w.start + self.pretrained.window / 2,
+                            coords={"time": starts + self.pretrained.window / 2,
                                     "output": self.outputs_}, name="decoded")
 
     def score(self, recording, target, *, intervals=None, stimulus=None,
@@ -281,11 +285,9 @@ class BehaviourDecoder(NeurodataEstimator):
         >>> bool(dec.score(ds, phase, intervals=[(0.1, 1.9)]) <= 1.0)
         True
         """
-        pred = self.predict(recording, intervals=intervals, stimulus=stimulus,
-                            behaviour=behaviour)
-        starts = pred["time"].values - self.pretrained.window / 2
+        starts, pred = self._decode(recording, intervals, stimulus, behaviour)
         y, _ = _targets(recording, target, starts, self.pretrained.window)
-        return _r2(y.astype(float), pred.values.astype(float))
+        return _r2(y.astype(float), pred.astype(float))
 
     def to_dataset(self) -> xr.Dataset:
         """The decoder's readout: head weights ``(output, feature)``, scaling and history.

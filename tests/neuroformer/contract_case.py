@@ -22,14 +22,19 @@ def _make(**params):
     return Neuroformer(**{**SMALL, **params})
 
 
-def _recording() -> xr.Dataset:
-    """Four trials of the hub network, with the spike count of every 50 ms window as a target."""
-    ds = make_hub_network(n_trials=4, random_state=1)
+def count_target(ds: xr.Dataset) -> xr.DataArray:
+    """Spikes per 50 ms window over the first 4 s, at window centres: decodable from tokens."""
     starts = np.arange(0.0, 4.0, 0.05)
     t = ds.spike_times.values
     n = np.searchsorted(t, starts + 0.05) - np.searchsorted(t, starts)
-    return ds.assign(count=xr.DataArray(n.astype(float), dims="time_count",
-                                        coords={"time_count": starts + 0.025}))
+    return xr.DataArray(n.astype(float), dims="time_count", name="count",
+                        coords={"time_count": starts + 0.025})
+
+
+def _recording() -> xr.Dataset:
+    """Four trials of the hub network, with the spike count of every 50 ms window as a target."""
+    ds = make_hub_network(n_trials=4, random_state=1)
+    return ds.assign(count=count_target(ds))
 
 
 @functools.lru_cache(maxsize=1)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-import xarray as xr
 
 from neurodata.errors import NeurodataError
 from neurodata.neuroformer import (
@@ -16,6 +15,7 @@ from neurodata.neuroformer import (
 )
 
 from .conftest import TINY_PARAMS
+from .contract_case import count_target
 
 
 @pytest.fixture(scope="module")
@@ -53,17 +53,8 @@ def test_connectivity_layers_and_fit_checks(model, small_hub):
         attention_connectivity(Neuroformer(), small_hub)
 
 
-def _count_target(ds, model):
-    """Spikes per window, as a series at window centres: decodable from the tokens."""
-    starts = np.arange(0.0, 4.0, 0.05)
-    t = ds.spike_times.values
-    n = np.searchsorted(t, starts + 0.05) - np.searchsorted(t, starts)
-    return xr.DataArray(n.astype(float), dims="time_count", name="count",
-                        coords={"time_count": starts + 0.025})
-
-
 def test_fine_tuning_learns_a_decodable_target(model, small_hub):
-    target = _count_target(small_hub, model)
+    target = count_target(small_hub)
     iv = [(0.05, 3.95)]
     dec = BehaviourDecoder(model, steps=150, learning_rate=3e-3, random_state=0, progress=False).fit(
         small_hub, target, intervals=iv, stimulus="stimulus")
@@ -75,7 +66,7 @@ def test_fine_tuning_learns_a_decodable_target(model, small_hub):
 
 
 def test_label_fraction_and_initialisation(model, small_hub):
-    target = _count_target(small_hub, model)
+    target = count_target(small_hub)
     iv = [(0.05, 3.95)]
     kw = dict(steps=1, learning_rate=1e-9, random_state=0, progress=False)
     few = BehaviourDecoder(model, fraction=0.1, **kw).fit(small_hub, target, intervals=iv,
