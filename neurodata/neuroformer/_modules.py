@@ -14,6 +14,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from neurodata.neuroformer._kernels import (
+    dropout_add_backward,
+    dropout_add_forward,
+    fused_available,
+    keep_threshold,
+    random_bits,
+)
+
 __all__ = ["Block", "SeriesEncoder", "VideoEncoder", "clip_loss", "positional_encoding_3d"]
 
 
@@ -174,25 +182,39 @@ class _Dropout(torch.autograd.Function):
     """``residual + dropout(a)`` (or ``dropout(a)`` without a residual), keeping a
     one-byte mask for the backward pass.
 
-    The mask comes from uniform draws (``rand >= p``; exactly probability ``p`` up
-    to float32 resolution), which on a CPU costs half of ``bernoulli_``, and the
-    addition of the residual is fused with the masking.
+    The mask comes from 16 uniform random bits per element (:mod:`._kernels`):
+    the drop probability is ``p`` rounded to a multiple of 2**-16 and the scale
+    the inverse of the exact keep probability.  On a CPU the masking, the
+    scaling, the residual addition and the cast of a bfloat16 ``a`` are one fused
+    pass, forward and backward; elsewhere they are torch operations.
     """
 
     @staticmethod
     def forward(ctx, a, residual, p):
-        keep = torch.rand(a.shape, device=a.device) >= p
-        ctx.save_for_backward(keep)
-        ctx.scale = 1.0 / (1.0 - p)
+        ctx.p, ctx.dtype = p, a.dtype
         ctx.has_residual = residual is not None
+        if fused_available(a, residual) and (residual is None
+                                             or residual.dtype == torch.float32):
+            out, keep = dropout_add_forward(a, residual, p)
+            ctx.fused = True
+            ctx.save_for_backward(keep)
+            return out.to(a.dtype) if residual is None else out
+        threshold, scale = keep_threshold(p)
+        keep = random_bits(a.numel(), a.device).view(a.shape) >= threshold
+        ctx.fused, ctx.scale = False, scale
+        ctx.save_for_backward(keep)
         if residual is None:
-            return a * keep * ctx.scale
-        return torch.addcmul(residual, a, keep, value=ctx.scale)
+            return a * keep * scale
+        return torch.addcmul(residual, a, keep, value=scale)
 
     @staticmethod
     def backward(ctx, grad):
         (keep,) = ctx.saved_tensors
-        return grad * keep * ctx.scale, grad if ctx.has_residual else None, None
+        if ctx.fused:
+            grad_a = dropout_add_backward(grad, keep, ctx.p, ctx.dtype)
+        else:
+            grad_a = grad * keep * ctx.scale
+        return grad_a, grad if ctx.has_residual else None, None
 
 
 def dropout(a: torch.Tensor, drop: nn.Dropout, residual: torch.Tensor | None = None):
