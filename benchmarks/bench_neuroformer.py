@@ -13,8 +13,9 @@ Reported: non-PAD target tokens per second (CPU time of one thread, which the lo
 of other processes on a shared machine inflates far less than wall time; wall time
 is printed too), the training loss, and the peak resident memory of a process that
 only does this.  Each implementation runs in its own process.  Ours does what
-``train_network`` does, including handing freed memory back after each step
-(``release_memory``); the reference runs as it is.
+``train_network`` does, including keeping freed memory for the next step
+(``held_heap``; ``--release-every-step`` trims it after each step instead); the
+reference runs as it is.
 
 The reference figures (``/work/shared/BENCHMARKS.md``, reference code at batch 56,
 1 thread): 180 tokens/s, 15 GiB peak.  With ``--reference PATH`` (a checkout of
@@ -36,6 +37,7 @@ Run: ``PYTHONPATH=. python benchmarks/bench_neuroformer.py [--steps 3] [--batche
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import resource
 import subprocess
@@ -157,6 +159,7 @@ def run_ours(batch: int, steps: int, trim: bool, attn_dropout: float, release: b
     from neurodata.neuroformer._train import (
         autocast,
         configure_optimizer,
+        held_heap,
         release_memory,
         train_step,
     )
@@ -192,7 +195,8 @@ def run_ours(batch: int, steps: int, trim: bool, attn_dropout: float, release: b
             release_memory()
         return out
 
-    result = _loop(batches, step, n_params=sum(p.numel() for p in net.parameters()))
+    with contextlib.nullcontext() if release else held_heap():
+        result = _loop(batches, step, n_params=sum(p.numel() for p in net.parameters()))
     result["pad_left"] = np.mean(pad_left, axis=0).tolist()
     if profile:
         result["stages"], result["ops"] = _profile_ours(net, opt, w, frames, batches[1], trim,
@@ -322,7 +326,7 @@ def bf16_check() -> dict:
 def _worker(args) -> dict:
     if args.worker == "ours":
         return run_ours(args.batch, args.steps, not args.no_trim, args.attn_dropout,
-                        not args.no_release, padded=args.padded, precision=args.precision,
+                        args.release_every_step, padded=args.padded, precision=args.precision,
                         dropout=args.dropout, profile=args.profile)
     if args.worker == "reference":
         return run_reference(args.reference, args.reference_deps, args.batch, args.steps)
@@ -380,14 +384,15 @@ def main() -> None:
                         help="skip the bfloat16 mixed-precision run of ours")
     parser.add_argument("--variants", action="store_true",
                         help="also run ours without PAD trimming, with attention dropout, "
-                             "without malloc_trim, and padded vs packed without dropout")
+                             "with malloc_trim after every step, and padded vs packed without dropout")
     # worker options
     parser.add_argument("--worker", choices=["ours", "reference", "bf16"], default=None)
     parser.add_argument("--batch", type=int, default=REF_BATCH)
     parser.add_argument("--no-trim", action="store_true")
     parser.add_argument("--attn-dropout", type=float, default=0.0)
     parser.add_argument("--dropout", type=float, default=0.2)
-    parser.add_argument("--no-release", action="store_true")
+    parser.add_argument("--release-every-step", action="store_true",
+                        help="malloc_trim after every step (instead of held_heap)")
     parser.add_argument("--padded", action="store_true", help="the padded path (before packing)")
     parser.add_argument("--precision", default="float32")
     parser.add_argument("--profile", action="store_true")
@@ -425,7 +430,7 @@ def main() -> None:
         if args.variants:
             for name, extra in (("no PAD trimming (padded)", ["--padded", "--no-trim"]),
                                 ("attention dropout 0.2", ["--attn-dropout", "0.2"]),
-                                ("no malloc_trim", ["--no-release"])):
+                                ("malloc_trim after every step", ["--release-every-step"])):
                 print(_line(f"neurodata, {name}", _spawn("ours", args, batch, extra), ref))
             a = _spawn("ours", args, batch, ["--padded", "--dropout", "0"])
             b = _spawn("ours", args, batch, ["--dropout", "0"])

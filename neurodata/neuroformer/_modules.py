@@ -22,7 +22,7 @@ from neurodata.neuroformer._kernels import (
     random_bits,
 )
 
-__all__ = ["Block", "SeriesEncoder", "VideoEncoder", "clip_loss", "positional_encoding_3d"]
+__all__ = ["Block", "SeriesEncoder", "VideoEncoder", "attend", "clip_loss", "positional_encoding_3d"]
 
 
 class _LayerNormLinear(torch.autograd.Function):
@@ -55,47 +55,86 @@ def _ln_linear(x: torch.Tensor, ln: nn.LayerNorm, weight, bias) -> torch.Tensor:
 
 
 class _CPUAttention(torch.autograd.Function):
-    """The CPU flash-attention kernel in float32 on inputs of any float type, keeping
-    the inputs (not float32 copies) for the backward pass.
+    """The CPU flash-attention kernel in float32 on projections of any float type.
 
-    Under bfloat16 autocast the projections give bfloat16 queries, keys and
-    values; the CPU's reduced-precision attention kernels are slower than its
-    float32 ones, so attention runs in float32, and keeping the bfloat16 inputs
-    halves the memory that attention holds until the backward pass.
+    Takes the projections as they come out of the linear layers -- ``qkv``
+    ``(B, T, 3C)`` for self-attention, or ``q`` ``(B, T, C)`` and ``kv``
+    ``(B', S, 2C)`` for cross-attention -- and keeps them (not float32 copies)
+    for the backward pass.  Under bfloat16 autocast the CPU's reduced-precision
+    attention kernels are slower than its float32 ones, so attention runs in
+    float32: each projection is cast once, whole and contiguous (head views of
+    it need no copy), and the gradients are written straight into one tensor
+    per projection, in its type.  Returns ``(B, head, T, C / head)`` float32.
     """
 
     @staticmethod
-    def forward(ctx, q, k, v, mask, causal):
+    def forward(ctx, q_src, kv_src, n_head, mask, causal):
         additive = None
         if mask is not None:
-            additive = torch.zeros(mask.shape, dtype=torch.float32, device=q.device)
+            additive = torch.zeros(mask.shape, dtype=torch.float32, device=q_src.device)
             additive.masked_fill_(~mask, float("-inf"))
+        q, k, v = _split_heads(q_src.float(), None if kv_src is None else kv_src.float(), n_head)
         out, lse = torch.ops.aten._scaled_dot_product_flash_attention_for_cpu(
-            q.float(), k.float(), v.float(), 0.0, causal, attn_mask=additive)
-        ctx.save_for_backward(q, k, v, out, lse, additive)
-        ctx.causal = causal
+            q, k, v, 0.0, causal, attn_mask=additive)
+        ctx.save_for_backward(q_src, kv_src, out, lse, additive)
+        ctx.causal, ctx.n_head = causal, n_head
         return out
 
     @staticmethod
     def backward(ctx, grad):
-        q, k, v, out, lse, additive = ctx.saved_tensors
+        q_src, kv_src, out, lse, additive = ctx.saved_tensors
+        q, k, v = _split_heads(q_src.float(), None if kv_src is None else kv_src.float(),
+                               ctx.n_head)
         gq, gk, gv = torch.ops.aten._scaled_dot_product_flash_attention_for_cpu_backward(
-            grad.float().contiguous(), q.float(), k.float(), v.float(), out, lse, 0.0,
-            ctx.causal, attn_mask=additive)
-        return gq.to(q.dtype), gk.to(k.dtype), gv.to(v.dtype), None, None
+            grad.float(), q, k, v, out, lse, 0.0, ctx.causal, attn_mask=additive)
+        grad_q = torch.empty_like(q_src, memory_format=torch.contiguous_format)
+        grad_kv = None if kv_src is None else torch.empty_like(
+            kv_src, memory_format=torch.contiguous_format)
+        targets = _split_heads(grad_q, grad_kv, ctx.n_head)
+        for target, g in zip(targets, (gq, gk, gv)):
+            target.copy_(g)
+        return grad_q, grad_kv, None, None, None
+
+
+def _split_heads(q_src, kv_src, n_head):
+    """Head views ``(B, head, T, d)`` of q, k, v from ``qkv`` or from ``q`` and ``kv``."""
+    if kv_src is None:
+        C = q_src.shape[-1] // 3
+        parts = q_src.split(C, dim=-1)
+    else:
+        C = q_src.shape[-1]
+        parts = (q_src, *kv_src.split(C, dim=-1))
+    return tuple(p.view(*p.shape[:2], n_head, C // n_head).transpose(1, 2) for p in parts)
+
+
+def attend(q_src, kv_src, n_head: int, mask, dropout_p: float, causal: bool) -> torch.Tensor:
+    """Multi-head attention from the projections: ``qkv`` ``(B, T, 3C)`` (``kv_src``
+    None) or ``q`` ``(B, T, C)`` and ``kv`` ``(B', S, 2C)``; ``mask`` boolean
+    ``(B, 1, 1, S)``, True = may attend.  Returns ``(B, head, T, C / head)``.
+
+    On a CPU when training without attention dropout it is :class:`_CPUAttention`;
+    elsewhere :func:`sdpa` on head views.
+
+    Examples
+    --------
+    >>> qkv = torch.randn(2, 5, 3 * 8)
+    >>> attend(qkv, None, 2, None, 0.0, True).shape
+    torch.Size([2, 2, 5, 4])
+    """
+    if q_src.device.type == "cpu" and dropout_p == 0 \
+            and q_src.dtype in (torch.float32, torch.bfloat16) and torch.is_grad_enabled() \
+            and (q_src.requires_grad or (kv_src is not None and kv_src.requires_grad)):
+        with torch.autocast("cpu", enabled=False):
+            return _CPUAttention.apply(q_src, kv_src, n_head, mask, causal)
+    return sdpa(*_split_heads(q_src, kv_src, n_head), mask, dropout_p, causal)
 
 
 def sdpa(q, k, v, mask, dropout_p: float, causal: bool) -> torch.Tensor:
-    """Fused attention (``mask`` boolean, True = may attend).
+    """Fused attention on head views (``mask`` boolean, True = may attend).
 
-    On a CPU without attention dropout it runs in float32 whatever the inputs'
-    type (see :class:`_CPUAttention`); elsewhere it is
-    :func:`torch.nn.functional.scaled_dot_product_attention`.
+    :func:`torch.nn.functional.scaled_dot_product_attention`, in float32 under
+    CPU autocast (the CPU's bfloat16 attention kernels are slower).
     """
-    if q.device.type == "cpu" and dropout_p == 0 and q.dtype in (torch.float32, torch.bfloat16) \
-            and torch.is_grad_enabled() and q.requires_grad:
-        with torch.autocast("cpu", enabled=False):
-            return _CPUAttention.apply(q, k, v, mask, causal)
     if q.device.type == "cpu" and torch.is_autocast_enabled("cpu"):
         with torch.autocast("cpu", enabled=False):
             return F.scaled_dot_product_attention(q.float(), k.float(), v.float(),
@@ -137,14 +176,21 @@ class Attention(nn.Module):
     def forward(self, x, ln, context=None, *, key_mask=None, causal=False, cache=None,
                 need_weights=False):
         B, T, C = x.shape
+        mask = None if key_mask is None else key_mask[:, None, None, :]
         if context is None:                       # self-attention: q, k, v in one product
             w = torch.cat([self.query.weight, self.key_value.weight])
             b = torch.cat([self.query.bias, self.key_value.bias])
-            q, k, v = _ln_linear(x, ln, w, b).split(C, dim=-1)
-            q, k, v = self._heads(q), self._heads(k), self._heads(v)
+            qkv = _ln_linear(x, ln, w, b)
+            kv_src = None
         else:
-            q = self._heads(_ln_linear(x, ln, self.query.weight, self.query.bias))
+            qkv = _ln_linear(x, ln, self.query.weight, self.query.bias)
+            kv_src = None if cache is not None and "k" in cache else self.key_value(context)
+        if cache is None and not need_weights:
+            p = self.attn_dropout if self.training else 0.0
+            y = attend(qkv, kv_src, self.n_head, mask, p, causal and mask is None)
+            return self.proj(y.transpose(1, 2).reshape(B, T, C)), None
         if context is None:
+            q, k, v = _split_heads(qkv, None, self.n_head)
             if cache is not None:
                 n = cache.get("n", 0)
                 if "k" not in cache:
@@ -154,13 +200,14 @@ class Attention(nn.Module):
                 cache["n"] = n + T
                 k, v = cache["k"][:, :, :n + T], cache["v"][:, :, :n + T]
                 causal = causal and T > 1 and n == 0
-        elif cache is not None and "k" in cache:
+        elif kv_src is None:
+            q = self._heads(qkv)
             k, v = cache["k"], cache["v"]
         else:
-            k, v = self._kv(context)
+            q = self._heads(qkv)
+            k, v = self._heads(kv_src[..., :C]), self._heads(kv_src[..., C:])
             if cache is not None:
                 cache["k"], cache["v"] = k, v
-        mask = None if key_mask is None else key_mask[:, None, None, :]
         weights = None
         if need_weights:
             att = (q @ k.transpose(-2, -1)) / math.sqrt(q.shape[-1])
@@ -236,22 +283,33 @@ class _GeluLinear(torch.autograd.Function):
 
     A plain ``GELU`` then ``Linear`` keeps both the pre- and the post-activation
     (2 x 4 ``n_embd`` numbers per token); recomputing the GELU in the backward
-    pass costs one cheap elementwise op and halves the MLP's saved activations.
+    pass costs one element-wise op and halves the MLP's saved activations.  Under
+    autocast (``a`` in the autocast type) the product runs in that type, as
+    autocast would run it, with the weight cast once.
     """
 
     @staticmethod
     def forward(ctx, a, weight, bias):
+        if a.dtype != weight.dtype:                  # autocast: the product in a's type
+            weight, bias = weight.to(a.dtype), bias.to(a.dtype)
         ctx.save_for_backward(a, weight)
         return F.linear(F.gelu(a), weight, bias)
 
     @staticmethod
     def backward(ctx, grad):
         a, weight = ctx.saved_tensors
+        grad = grad.to(a.dtype)
         h = F.gelu(a)
         g2 = grad.reshape(-1, grad.shape[-1])
         grad_w = g2.t() @ h.reshape(-1, h.shape[-1])
         grad_a = torch.ops.aten.gelu_backward(grad @ weight, a)
         return grad_a, grad_w, g2.sum(0)
+
+
+def _autocast_type(x: torch.Tensor):
+    """The autocast type on ``x``'s device, or None when autocast is off there."""
+    dev = x.device.type
+    return torch.get_autocast_dtype(dev) if torch.is_autocast_enabled(dev) else None
 
 
 class MLP(nn.Module):
@@ -266,8 +324,9 @@ class MLP(nn.Module):
     def forward(self, x: torch.Tensor, ln: nn.LayerNorm) -> torch.Tensor:
         a = _ln_linear(x, ln, self.fc.weight, self.fc.bias)
         if torch.is_grad_enabled() and a.requires_grad \
-                and not torch.is_autocast_enabled(a.device.type):
-            return _GeluLinear.apply(a, self.proj.weight, self.proj.bias)
+                and _autocast_type(a) in (None, a.dtype):
+            with torch.autocast(a.device.type, enabled=False):
+                return _GeluLinear.apply(a, self.proj.weight, self.proj.bias)
         return self.proj(F.gelu(a))
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import torch
 
-from neurodata.neuroformer._modules import Attention, _ln_linear, dropout, sdpa
+from neurodata.neuroformer._modules import Attention, _ln_linear, attend, dropout
 
 __all__ = ["Packing", "attention_packed", "block_packed"]
 
@@ -109,14 +109,14 @@ class Context:
     def __init__(self, tokens, key_mask=None, packing: Packing | None = None, inverse=None):
         self.tokens, self.key_mask, self.packing, self.inverse = tokens, key_mask, packing, inverse
 
-    def key_values(self, attn: Attention) -> tuple[torch.Tensor, torch.Tensor]:
+    def key_values(self, attn: Attention) -> torch.Tensor:
+        """The keys and values of ``attn`` for every window, ``(B, S, 2C)``."""
         kv = attn.key_value(self.tokens)
         if self.packing is not None:
             kv = self.packing.pad(kv)
         if self.inverse is not None:
             kv = kv.index_select(0, self.inverse)
-        k, v = kv.chunk(2, dim=-1)
-        return attn._heads(k), attn._heads(v)
+        return kv
 
     def per_window(self) -> torch.Tensor:
         """Mean of each window's context tokens ``(B, C)`` (real tokens only when packed)."""
@@ -139,15 +139,14 @@ def attention_packed(attn: Attention, x: torch.Tensor, ln, packing: Packing,
     if context is None:
         w = torch.cat([attn.query.weight, attn.key_value.weight])
         b = torch.cat([attn.query.bias, attn.key_value.bias])
-        q, k, v = packing.pad(_ln_linear(x, ln, w, b)).split(C, dim=-1)
-        q, k, v = attn._heads(q), attn._heads(k), attn._heads(v)
+        q_src, kv_src = packing.pad(_ln_linear(x, ln, w, b)), None
     else:
-        q = attn._heads(packing.pad(_ln_linear(x, ln, attn.query.weight, attn.query.bias)))
-        k, v = context.key_values(attn)
+        q_src = packing.pad(_ln_linear(x, ln, attn.query.weight, attn.query.bias))
+        kv_src = context.key_values(attn)
         key_mask = context.key_mask
     mask = None if key_mask is None else key_mask[:, None, None, :]
     p = attn.attn_dropout if attn.training else 0.0
-    y = sdpa(q, k, v, mask, p, causal and mask is None)
+    y = attend(q_src, kv_src, attn.n_head, mask, p, causal and mask is None)
     y = packing.pack(y.transpose(1, 2))                         # (n, head, C / head)
     return attn.proj(y.reshape(-1, C))
 

@@ -212,26 +212,39 @@ def test_gpu_training_step_matches_the_cpu_loss():
 
 @pytest.mark.parametrize(("causal", "masked"), [(True, False), (False, True), (False, False)])
 def test_cpu_attention_equals_torch_sdpa(causal, masked):
+    """attend() from the projections (qkv, or q and kv) equals torch's attention on
+    head views, values and gradients; bfloat16 projections get float32 attention
+    and bfloat16 gradients."""
     import torch.nn.functional as F
 
-    from neurodata.neuroformer._modules import sdpa
+    from neurodata.neuroformer._modules import attend
     torch.manual_seed(0)
-    q = torch.randn(3, 2, 5, 4, requires_grad=True)
-    k = torch.randn(3, 2, 5 if causal else 7, 4, requires_grad=True)
-    v = torch.randn_like(k, requires_grad=True)
-    mask = torch.rand(3, k.shape[2]) > 0.3
+    B, T, H, d = 3, 5, 2, 4
+    S = T if causal else 7
+    C = H * d
+    if causal:
+        q_src = torch.randn(B, T, 3 * C, requires_grad=True)
+        kv_src = None
+        parts = q_src.split(C, -1)
+    else:
+        q_src = torch.randn(B, T, C, requires_grad=True)
+        kv_src = torch.randn(B, S, 2 * C, requires_grad=True)
+        parts = (q_src, *kv_src.split(C, -1))
+    q, k, v = (p.reshape(B, -1, H, d).transpose(1, 2) for p in parts)
+    mask = torch.rand(B, S) > 0.3
     mask[:, 0] = True
     m = mask[:, None, None, :] if masked else None
-    y = sdpa(q, k, v, m, 0.0, causal)
+    srcs = [t for t in (q_src, kv_src) if t is not None]
+    y = attend(q_src, kv_src, H, m, 0.0, causal)
     ref = F.scaled_dot_product_attention(q, k, v, attn_mask=m, is_causal=causal)
     torch.testing.assert_close(y, ref, rtol=1e-6, atol=1e-7)
-    for a, b in zip(torch.autograd.grad(y.square().sum(), [q, k, v]),
-                    torch.autograd.grad(ref.square().sum(), [q, k, v])):
+    for a, b in zip(torch.autograd.grad(y.square().sum(), srcs),
+                    torch.autograd.grad(ref.square().sum(), srcs)):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
-    # bfloat16 inputs: attention in float32, gradients back in bfloat16
-    qb, kb, vb = (t.detach().bfloat16().requires_grad_() for t in (q, k, v))
-    yb = sdpa(qb, kb, vb, m, 0.0, causal)
+    # bfloat16 projections: attention in float32, gradients back in bfloat16
+    low = [t.detach().bfloat16().requires_grad_() for t in srcs]
+    yb = attend(low[0], low[1] if len(low) > 1 else None, H, m, 0.0, causal)
     assert yb.dtype == torch.float32
     yb.square().sum().backward()
-    assert qb.grad.dtype == torch.bfloat16
+    assert all(t.grad.dtype == torch.bfloat16 and t.grad.is_contiguous() for t in low)
     torch.testing.assert_close(yb, ref.detach(), rtol=0.05, atol=0.05)
