@@ -284,6 +284,14 @@ class NeuroformerNet(nn.Module):
         x = emb(packing.pack(ids)) + temp(packing.pack(dts)) + pos[0].index_select(0, packing.position)
         return dropout(x, self.drop)
 
+    @staticmethod
+    def _bucketed(device: torch.device) -> bool:
+        """Whether packed row counts are rounded to recurring sizes (see ``bucket_rows``):
+        for bfloat16 products on a CPU, which oneDNN compiles and caches per shape."""
+        dev = device.type
+        return dev == "cpu" and torch.is_autocast_enabled(dev) \
+            and torch.get_autocast_dtype(dev) == torch.bfloat16
+
     def forward_packed(self, batch: dict) -> dict:
         """The training forward pass on packed real tokens (see :mod:`._packing`).
 
@@ -292,7 +300,8 @@ class NeuroformerNet(nn.Module):
         tokens and the encoded contexts (:class:`Context`).  Equal, at real tokens,
         to :meth:`forward`.
         """
-        prev = Packing(batch["prev_id"] != self.pad_id)
+        bucket = self._bucketed(batch["prev_id"].device)
+        prev = Packing(batch["prev_id"] != self.pad_id, bucket=bucket)
         p = self._embed_packed(batch["prev_id"], batch["prev_dt"], prev, self.tok_emb,
                                self.temp_emb_prev, self.pos_emb_prev)
         for block in self.past_blocks:
@@ -308,7 +317,7 @@ class NeuroformerNet(nn.Module):
                 raise NeurodataError("this model was built with behaviour inputs; pass them.")
             z = (batch["behaviour"] - self.behaviour_mean) / self.behaviour_std
             contexts["behaviour"] = Context(self.series(z))
-        cur = Packing(batch["x_id"] != self.pad_id)
+        cur = Packing(batch["x_id"] != self.pad_id, bucket=bucket)
         x = self._embed_packed(batch["x_id"], batch["x_dt"], cur, self.tok_emb, self.temp_emb,
                                self.pos_emb)
         x = self._mark("embeddings", x)

@@ -22,7 +22,7 @@ import torch
 
 from neurodata.neuroformer._modules import Attention, _ln_linear, attend, dropout
 
-__all__ = ["Packing", "attention_packed", "block_packed"]
+__all__ = ["Packing", "attention_packed", "block_packed", "bucket_rows"]
 
 
 class _Pad(torch.autograd.Function):
@@ -57,13 +57,39 @@ class _Pack(torch.autograd.Function):
         return out.view(B, T, *rest), None, None, None
 
 
+def bucket_rows(n: int, limit: int) -> int:
+    """The row count that ``n`` packed tokens are rounded up to (at most ``limit``).
+
+    The next multiple of ``2**(floor(log2 n) - 4)`` (at least 8): 16 sizes per
+    octave, so that at most 1/16 of the rows are fillers.  Matrix products of a
+    few recurring shapes matter on a CPU in bfloat16: oneDNN compiles and
+    caches a kernel for every new shape (about 1 MB each, in caches of a
+    thousand entries), so with the exact token count the resident size grows
+    with every batch; with 16 sizes per octave it stops growing after a few
+    dozen steps.
+
+    Examples
+    --------
+    >>> [bucket_rows(n, 10_000) for n in (5, 100, 730, 5000)]
+    [8, 104, 736, 5120]
+    >>> bucket_rows(730, 700)
+    700
+    """
+    quantum = max(8, 2 ** (max(n, 1).bit_length() - 5))
+    return min(-(-n // quantum) * quantum, limit)
+
+
 class Packing:
     """Index maps between a padded ``(B, T)`` block and its packed real tokens.
 
     ``mask`` ``(B, T)`` is True at real tokens.  ``index`` lists the padded slots
-    (flattened) of the packed rows; ``inverse`` maps each padded slot to its
-    packed row, or to one extra row of zeros for PAD slots; ``window`` and
-    ``position`` give each packed row's window and position in it.
+    (flattened) of the packed rows; ``window`` and ``position`` give each packed
+    row's window and position in it.  With ``bucket``, PAD slots are added as
+    filler rows until the row count is :func:`bucket_rows`; ``real`` marks the
+    rows that are real tokens.  Fillers are trailing PAD slots (taken in order),
+    so causal attention never reaches them from a real token, and as keys they
+    are masked (``mask`` stays the real tokens); losses skip them (their targets
+    are PAD) and :meth:`segment_mean` weighs them 0 when given ``real``.
 
     Examples
     --------
@@ -73,12 +99,26 @@ class Packing:
     >>> x = torch.arange(6.).reshape(2, 3, 1)
     >>> p.pack(x).flatten().tolist(), p.pad(p.pack(x)).flatten().tolist()
     ([0.0, 1.0, 3.0], [0.0, 1.0, 0.0, 3.0, 0.0, 0.0])
+    >>> q = Packing(torch.arange(20).repeat(2, 1) < torch.tensor([[3], [2]]), bucket=True)
+    >>> q.n, q.real.tolist()
+    (8, [True, True, True, False, False, False, True, True])
     """
 
-    def __init__(self, mask: torch.Tensor):
+    def __init__(self, mask: torch.Tensor, *, bucket: bool = False):
         self.B, self.T = mask.shape
         self.mask = mask
-        self.index = mask.reshape(-1).nonzero().squeeze(1)
+        flat = mask.reshape(-1)
+        n_real = int(flat.sum())
+        n = bucket_rows(n_real, flat.numel()) if bucket else n_real
+        if n > n_real:
+            fillers = (~flat).nonzero().squeeze(1)[: n - n_real]
+            taken = flat.clone()
+            taken[fillers] = True
+            self.index = taken.nonzero().squeeze(1)
+            self.real = flat[self.index]
+        else:
+            self.index = flat.nonzero().squeeze(1)
+            self.real = None
         self.n = int(self.index.numel())
         self.window = torch.div(self.index, self.T, rounding_mode="floor")
         self.position = self.index - self.window * self.T
@@ -94,7 +134,10 @@ class Packing:
         return _Pad.apply(x, self.index, self.B * self.T).view(self.B, self.T, -1)
 
     def segment_mean(self, x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
-        """Per-window weighted mean ``(B, C)`` of packed rows ``x`` (weights ``(n,)``)."""
+        """Per-window weighted mean ``(B, C)`` of packed rows ``x`` (weights ``(n,)``;
+        filler rows weigh 0)."""
+        if self.real is not None:
+            weight = weight & self.real if weight.dtype == torch.bool else weight * self.real
         w = weight.to(x.dtype)
         total = x.new_zeros(self.B, x.shape[-1]).index_add(0, self.window, x * w[:, None])
         count = w.new_zeros(self.B).index_add(0, self.window, w)

@@ -112,6 +112,35 @@ def test_packed_loss_and_gradients_equal_the_padded_ones(dtype):
     torch.testing.assert_close(net.loss(other)[0], lb, rtol=tol, atol=0)
 
 
+@pytest.mark.parametrize("lengths", [[8, 3, 0, 5], [8, 8, 8, 8]])
+def test_filler_rows_change_nothing(monkeypatch, lengths):
+    """Packed row counts rounded up with PAD fillers (bfloat16 on a CPU): the same
+    loss and gradients as without them (float64, fillers forced)."""
+    torch.manual_seed(0)
+    net = NeuroformerNet(_config()).double().eval()
+    batch = _batch(2, lengths=lengths, prev_lengths=[10, 0, 4, 7])
+    batch = {k: v.double() if v.is_floating_point() else v for k, v in batch.items()}
+    _, pa, ga = _loss_and_grads(net, net.loss, batch)
+    monkeypatch.setattr(NeuroformerNet, "_bucketed", staticmethod(lambda device: True))
+    cur = net.forward_packed(batch)["packing"]
+    if lengths[1] == 3:                          # 20 real tokens -> 24 rows, 4 of them fillers
+        assert (cur.n, int(cur.real.sum())) == (24, 20)
+    else:                                        # 36 real tokens fill the block: no fillers
+        assert (cur.n, cur.real) == (36, None)
+    _, pb, gb = _loss_and_grads(net, net.loss, batch)
+    for k in pa:
+        torch.testing.assert_close(pb[k], pa[k], rtol=1e-12, atol=0)
+    _assert_grads_close(gb, ga, rtol=1e-10)
+
+
+def test_bucket_rows_bounds_the_waste_and_the_number_of_sizes():
+    from neurodata.neuroformer._packing import bucket_rows
+    sizes = {bucket_rows(n, 10**9) for n in range(512, 1024)}
+    assert len(sizes) == 17                     # 512, 544, ..., 1024
+    assert all(0 <= bucket_rows(n, 10**9) - n < max(8, n / 16) for n in range(1, 20_000))
+    assert bucket_rows(100, 50) == 50
+
+
 def test_frame_encoder_output_does_not_depend_on_the_batch():
     """The condition for encoding a repeated clip once: a clip's tokens are the same
     whatever else is in the batch."""
