@@ -49,6 +49,8 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
+#: untimed steps before the timed ones, for both implementations (``--warmup``)
+WARMUP = [3]
 REF_TOKENS_PER_S, REF_PEAK_GIB, REF_BATCH = 180.0, 15.0, 56
 N_UNITS, RATE, DURATION, FRAME_RATE, H, W = 400, 4.5, 40.0, 20.0, 64, 112
 
@@ -83,8 +85,8 @@ def windows(batch: int, steps: int):
     # the reference keeps at most block_size - 2 spikes per window (we keep block_size - 1):
     # use windows both take whole
     fits = np.flatnonzero(w.n_current <= 98)
-    order = np.random.default_rng(1).permutation(fits)[: batch * (steps + 1)]
-    return tok, w, frames, order.reshape(steps + 1, batch)
+    order = np.random.default_rng(1).permutation(fits)[: batch * (steps + WARMUP[0])]
+    return tok, w, frames, order.reshape(steps + WARMUP[0], batch)
 
 
 # -- our implementation ---------------------------------------------------------------------
@@ -297,7 +299,7 @@ def _loop(batches, step, n_params: int) -> dict:
     for i, idx in enumerate(batches):
         c0, w0 = time.process_time(), time.perf_counter()
         loss, n_tok = step(idx)
-        if i > 0:                                   # the first step warms up
+        if i >= WARMUP[0]:                          # the first steps warm up
             cpu.append(time.process_time() - c0)
             wall.append(time.perf_counter() - w0)
             tokens.append(n_tok)
@@ -335,7 +337,7 @@ def _worker(args) -> dict:
 
 def _spawn(kind: str, args, batch: int, extra=()) -> dict:
     cmd = [sys.executable, __file__, "--worker", kind, "--batch", str(batch), "--steps",
-           str(args.steps), *extra]
+           str(args.steps), "--warmup", str(args.warmup), *extra]
     if kind == "reference":
         cmd += ["--reference", str(args.reference), "--reference-deps", str(args.reference_deps)]
     env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "OMP_NUM_THREADS": "1"}
@@ -374,7 +376,10 @@ def _profile_lines(runs: dict) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batches", type=int, nargs="+", default=[8, REF_BATCH])
-    parser.add_argument("--steps", type=int, default=3, help="timed steps (after one warm-up)")
+    parser.add_argument("--steps", type=int, default=3, help="timed steps (after --warmup)")
+    parser.add_argument("--warmup", type=int, default=3,
+                        help="untimed steps first, for both implementations (bfloat16 "
+                             "products compile a kernel for each new shape on their first use)")
     parser.add_argument("--reference", type=Path, default=None)
     parser.add_argument("--reference-deps", type=Path,
                         default=Path("/work/scratch/neuroformer/refdeps"))
@@ -397,6 +402,7 @@ def main() -> None:
     parser.add_argument("--precision", default="float32")
     parser.add_argument("--profile", action="store_true")
     args = parser.parse_args()
+    WARMUP[0] = args.warmup
     if args.worker:
         print(json.dumps(_worker(args)))
         return

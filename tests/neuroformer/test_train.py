@@ -128,3 +128,34 @@ def test_precision_reaches_training_and_scoring(small_hub):
     assert fast.score(small_hub, stimulus="stimulus") == pytest.approx(s, rel=0.02)
     with pytest.raises(NeurodataError, match="precision must be one of"):
         _fit(small_hub, n_epochs=1, precision="half")
+
+
+@pytest.mark.parametrize("max_norm", [1e-3, 1e3])
+def test_clipping_inside_the_fused_update_equals_clip_grad_norm(max_norm):
+    """The clipping factor passed to fused AdamW as its grad_scale gives the weights of
+    clip_grad_norm_ then step (to rounding), whether or not clipping is active."""
+    from neurodata.neuroformer._train import _clipped_step
+
+    def make():
+        torch.manual_seed(0)
+        return nn.Sequential(nn.Linear(20, 30), nn.LayerNorm(30), nn.Linear(30, 5))
+
+    a, b = make(), make()
+    oa = configure_optimizer(a, learning_rate=1e-2, weight_decay=0.1)
+    ob = configure_optimizer(b, learning_rate=1e-2, weight_decay=0.1)
+    assert all(g["fused"] for g in ob.param_groups)
+    x = torch.randn(64, 20, generator=torch.Generator().manual_seed(1))
+    for _ in range(5):
+        for net, opt in ((a, oa), (b, ob)):
+            opt.zero_grad()
+            net(x).square().mean().backward()
+            if net is a:
+                nn.utils.clip_grad_norm_(net.parameters(), max_norm)
+                opt.step()
+            else:
+                _clipped_step(net, opt, max_norm)
+    with torch.no_grad():
+        moved = max(float((p - q).abs().max()) for p, q in zip(make().parameters(), a.parameters()))
+        diff = max(float((p - q).abs().max()) for p, q in zip(a.parameters(), b.parameters()))
+    assert moved > 1e-3 and diff < 1e-6
+    assert not hasattr(ob, "grad_scale")
