@@ -139,7 +139,8 @@ OPS = {"matrix products": ("aten::mm", "aten::addmm", "aten::bmm", "aten::linear
                            "aten::convolution_backward"),
        "attention kernels": ("aten::_scaled_dot_product_flash_attention_for_cpu",
                              "aten::_scaled_dot_product_flash_attention_for_cpu_backward"),
-       "dropout masks": ("aten::bernoulli_", "aten::uniform_", "aten::ge")}
+       "dropout (random bits, fused kernel)": ("aten::bernoulli_", "aten::uniform_", "aten::ge",
+                                               "aten::random_", "_Dropout", "_DropoutBackward")}
 
 
 def op_table(prof) -> dict:
