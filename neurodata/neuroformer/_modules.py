@@ -126,7 +126,8 @@ def attend(q_src, kv_src, n_head: int, mask, dropout_p: float, causal: bool) -> 
             and (q_src.requires_grad or (kv_src is not None and kv_src.requires_grad)):
         with torch.autocast("cpu", enabled=False):
             return _CPUAttention.apply(q_src, kv_src, n_head, mask, causal)
-    return sdpa(*_split_heads(q_src, kv_src, n_head), mask, dropout_p, causal)
+    q, k, v = _split_heads(q_src, kv_src, n_head)
+    return sdpa(q, k, v, mask, dropout_p, causal)
 
 
 def sdpa(q, k, v, mask, dropout_p: float, causal: bool) -> torch.Tensor:

@@ -115,7 +115,7 @@ class Packing:
             taken = flat.clone()
             taken[fillers] = True
             self.index = taken.nonzero().squeeze(1)
-            self.real = flat[self.index]
+            self.real: torch.Tensor | None = flat[self.index]
         else:
             self.index = flat.nonzero().squeeze(1)
             self.real = None
