@@ -285,8 +285,9 @@ def held_heap():
     every training step faults in (and the kernel zeroes) its activations anew:
     about a tenth of a bfloat16 step's time on a CPU (measured at batch 8 and
     56 of the benchmark).  Inside this context blocks up to 32 MiB come from the
-    heap and freed memory stays there for the next step; on exit the defaults
-    are restored and the memory is returned (:func:`release_memory`).  The
+    heap and freed memory stays there for the next step; on exit both thresholds
+    go back to glibc's initial 128 KiB (its dynamic raising of them stays off, as
+    after any ``mallopt``) and the memory is returned (:func:`release_memory`).  The
     resident size then stays near the high-water mark of the steps, a few
     percent above the true peak of one step, as with any caching allocator.
 
