@@ -170,10 +170,6 @@ class Attention(nn.Module):
         B, T, C = x.shape
         return x.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)
 
-    def _kv(self, source: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        k, v = self.key_value(source).chunk(2, dim=-1)
-        return self._heads(k), self._heads(v)
-
     def forward(self, x, ln, context=None, *, key_mask=None, causal=False, cache=None,
                 need_weights=False):
         B, T, C = x.shape
@@ -205,8 +201,7 @@ class Attention(nn.Module):
             q = self._heads(qkv)
             k, v = cache["k"], cache["v"]
         else:
-            q = self._heads(qkv)
-            k, v = self._heads(kv_src[..., :C]), self._heads(kv_src[..., C:])
+            q, k, v = _split_heads(qkv, kv_src, self.n_head)
             if cache is not None:
                 cache["k"], cache["v"] = k, v
         weights = None

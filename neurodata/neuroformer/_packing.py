@@ -108,17 +108,15 @@ class Packing:
         self.B, self.T = mask.shape
         self.mask = mask
         flat = mask.reshape(-1)
-        n_real = int(flat.sum())
+        self.index = flat.nonzero().squeeze(1)
+        self.real: torch.Tensor | None = None
+        n_real = int(self.index.numel())
         n = bucket_rows(n_real, flat.numel()) if bucket else n_real
         if n > n_real:
-            fillers = (~flat).nonzero().squeeze(1)[: n - n_real]
             taken = flat.clone()
-            taken[fillers] = True
+            taken[(~flat).nonzero().squeeze(1)[: n - n_real]] = True
             self.index = taken.nonzero().squeeze(1)
-            self.real: torch.Tensor | None = flat[self.index]
-        else:
-            self.index = flat.nonzero().squeeze(1)
-            self.real = None
+            self.real = flat[self.index]
         self.n = int(self.index.numel())
         self.window = torch.div(self.index, self.T, rounding_mode="floor")
         self.position = self.index - self.window * self.T

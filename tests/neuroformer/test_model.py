@@ -156,7 +156,7 @@ def test_memory_saving_blocks_match_the_plain_computation():
         h = torch.nn.functional.layer_norm(x, (16,), block.ln1.weight, block.ln1.bias)
         att = block.attn
         q = att._heads(att.query(h))
-        k, v = att._kv(h if context is None else ctx)
+        k, v = (att._heads(t) for t in att.key_value(h if context is None else ctx).chunk(2, -1))
         o = torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=context is None)
         z = x + att.proj(o.transpose(1, 2).reshape(2, 5, 16))
         hid = block.mlp.fc(torch.nn.functional.layer_norm(z, (16,), block.ln2.weight,
